@@ -1,0 +1,22 @@
+"""Where things live: the repository, the data folder, the build folder."""
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    """The data folder: $DL4CV_DATA if set, else `<repo>/data` (git-ignored)."""
+    return Path(os.environ.get("DL4CV_DATA", REPO_ROOT / "data")).expanduser()
+
+
+def build_dir() -> Path:
+    """Generated output (executed notebooks, report, bench): $DL4CV_BUILD or `<repo>/build`."""
+    return Path(os.environ.get("DL4CV_BUILD", REPO_ROOT / "build")).expanduser()
+
+
+def cache_dir() -> Path:
+    """Models the project trains once and reuses (e.g. the CIFAR-10 fallback CNN)."""
+    path = data_dir() / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
