@@ -7,6 +7,7 @@ drops every cached module that came from another assignment folder, puts this fo
 sys.path and imports. The grader uses the same function with a submission folder as root.
 """
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -23,9 +24,23 @@ def _modules_from(folder: Path):
             yield name
 
 
+def resolve_folder(folder) -> Path:
+    """`folder` as given, or the submission that $DL4CV_OVERRIDE maps it to.
+
+    DL4CV_OVERRIDE="cs231n/assignment2=/path/to/submission" (';' between several) lets the
+    grader run the project's tests against a student's folder without touching the tests.
+    """
+    key = Path(folder).as_posix().strip("/")
+    for pair in filter(None, os.environ.get("DL4CV_OVERRIDE", "").split(";")):
+        name, _, target = pair.partition("=")
+        if name.strip().strip("/") == key:
+            return Path(target)
+    return Path(folder)
+
+
 def activate(folder) -> Path:
     """Make `folder` (an assignment folder) the one that course imports resolve to."""
-    folder = Path(folder)
+    folder = resolve_folder(folder)
     if not folder.is_absolute():
         folder = REPO_ROOT / folder
     folder = folder.resolve()
