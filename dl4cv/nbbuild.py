@@ -19,9 +19,12 @@ HEADER_RE = re.compile(r"^# %%(?P<md> \[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))
 
 
 def colab_cell_source(folder: Path) -> str:
-    rel = folder.resolve().relative_to(REPO_ROOT).as_posix()
-    course, assignment = rel.split("/")[:2]
-    group = f"{course}-{assignment.replace('assignment', 'a').lower()}"
+    try:
+        rel = folder.resolve().relative_to(REPO_ROOT).as_posix()
+        course, assignment = rel.split("/")[:2]
+    except ValueError:  # a notebook outside the repository (tests, scratch): no course folder
+        rel, course, assignment = ".", "all", ""
+    group = f"{course}-{assignment.replace('assignment', 'a').lower()}" if assignment else ""
     return f'''# Colab set-up: clone this repository, install it and fetch the data. Does nothing elsewhere.
 import os, subprocess, sys
 if "google.colab" in sys.modules:

@@ -1,0 +1,217 @@
+"""Execute the notebooks headless and write build/report.md (the project's main job).
+
+    python -m dl4cv.runner                     # every notebook
+    python -m dl4cv.runner --course cs231n     # one course (or --assignment cs231n/assignment2)
+    python -m dl4cv.runner path/to/nb.ipynb    # one or more notebooks
+    options: --smoke / --full, --jobs N, --timeout SECONDS, --out DIR
+
+Each notebook runs in its own folder (so `from cs231n.layers import ...` resolves), its
+executed copy goes to <out>/notebooks/<same path>, and a failing cell is shown as one short
+block (notebook, cell, error) while the other notebooks go on; the exit status is non-zero
+if any failed. The report lists, per notebook, its status, runtime and the figures it printed:
+`record()` headline figures and the course-style checks (relative errors, losses, accuracies).
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from dl4cv.paths import REPO_ROOT, build_dir
+from dl4cv.report import RECORD_RE
+
+COURSE_DIRS = ("cs231n", "eecs498")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CHECK_RE = re.compile(
+    r"(?i)\b(rel(?:ative)?[ _-]?error|error|difference|accuracy|acc|loss|mAP)\b[^:=\n]{0,60}[:=]\s*"
+    r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?)")
+MAX_CHECKS = 40
+
+
+def discover(paths=(), course=None, assignment=None):
+    """Notebooks to run, as paths relative to the repository root, sorted."""
+    if paths:
+        found = []
+        for p in paths:
+            p = Path(p).resolve()
+            if not p.exists():
+                raise SystemExit(f"dl4cv.runner: no such notebook or folder: {p}")
+            found += sorted(p.rglob("*.ipynb")) if p.is_dir() else [p]
+    else:
+        roots = [REPO_ROOT / assignment] if assignment else [
+            REPO_ROOT / c for c in COURSE_DIRS if course in (None, c)]
+        found = [nb for r in roots for nb in sorted(r.rglob("*.ipynb"))]
+    return [nb for nb in found if ".ipynb_checkpoints" not in nb.parts]
+
+
+def _text_outputs(nb):
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                yield index, out.get("text", "")
+            elif out.get("output_type") in ("execute_result", "display_data"):
+                yield index, out.get("data", {}).get("text/plain", "")
+
+
+def extract_figures(nb):
+    """-> (headline: {name: value}, checks: [line, ...]) from a notebook's outputs."""
+    headline, checks = {}, []
+    for _, text in _text_outputs(nb):
+        for line in ANSI_RE.sub("", text).splitlines():
+            line = line.strip()
+            m = RECORD_RE.match(line)
+            if m:
+                headline[m.group("name")] = m.group("value")
+            elif CHECK_RE.search(line) and len(line) < 160 and len(checks) < MAX_CHECKS:
+                checks.append(line)
+    return headline, checks
+
+
+def _describe_failure(nb_rel, nb, error):
+    """One short block: notebook, cell number and source head, the error's last lines."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    has_error = [i for i, c in enumerate(nb.cells)
+                 if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    # A DL4CVError prints one line instead of an error output: then the last executed cell.
+    executed = [i for i, c in enumerate(nb.cells) if c.get("execution_count")]
+    cell_index = has_error[0] if has_error else (executed[-1] if executed else None)
+    source = nb.cells[cell_index].source if cell_index is not None else ""
+    if isinstance(error, CellTimeoutError):
+        summary = f"timed out ({error})".splitlines()[0]
+    elif isinstance(error, CellExecutionError):
+        summary = f"{error.ename}: {error.evalue}"
+    else:
+        summary = f"{type(error).__name__}: {error}"
+    head = source.strip().splitlines()[:2] if source else []
+    where = f"cell {cell_index + 1}" if cell_index is not None else "while starting"
+    lines = [f"FAILED {nb_rel} ({where})"] + [f"    | {s[:100]}" for s in head]
+    lines.append(f"    {ANSI_RE.sub('', summary)[:300]}")
+    return "\n".join(lines)
+
+
+def execute_one(nb_path: str, out_dir: str, timeout: int, threads: int, env: dict):
+    """Run one notebook; returns a result dict. Runs in a worker process."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ.update(env)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["MKL_NUM_THREADS"] = str(threads)
+    nb_path = Path(nb_path)
+    rel = nb_path.relative_to(REPO_ROOT).as_posix() if nb_path.is_relative_to(REPO_ROOT) else nb_path.name
+    nb = nbformat.read(nb_path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(nb_path.parent)}})
+    start = time.perf_counter()
+    status, failure = "ok", None
+    try:
+        client.execute()
+    except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the run
+        status, failure = "failed", _describe_failure(rel, nb, e)
+    runtime = time.perf_counter() - start
+    target = Path(out_dir) / "notebooks" / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    headline, checks = extract_figures(nb)
+    return {"notebook": rel, "status": status, "runtime_s": round(runtime, 1), "failure": failure,
+            "headline": headline, "checks": checks, "executed_copy": str(target)}
+
+
+def write_report(results, out_dir: Path, mode: str, device: str):
+    """Merge `results` into <out>/report.json (other notebooks' entries kept) and render it."""
+    report_json = out_dir / "report.json"
+    entries = {}
+    if report_json.exists():
+        try:
+            entries = {e["notebook"]: e for e in json.loads(report_json.read_text())["notebooks"]}
+        except (ValueError, KeyError):
+            entries = {}
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    for r in results:
+        entries[r["notebook"]] = dict(r, mode=mode, device=device, when=stamp)
+    ordered = [entries[k] for k in sorted(entries)]
+    report_json.write_text(json.dumps({"notebooks": ordered}, indent=2) + "\n")
+    lines = ["# Notebook report", "",
+             "Generated by `python -m dl4cv.runner` (`make run`). Mode `smoke` = CI sizes, "
+             "`full` = the course's sizes on the data on disk.", "",
+             "| notebook | status | runtime | mode | device | headline figures |",
+             "|---|---|---|---|---|---|"]
+    for e in ordered:
+        figs = "; ".join(f"{k} = {v}" for k, v in e["headline"].items()) or "-"
+        lines.append(f"| `{e['notebook']}` | {e['status']} | {e['runtime_s']:.0f} s | "
+                     f"{e['mode']} | {e['device']} | {figs} |")
+    for e in ordered:
+        lines += ["", f"## {e['notebook']}", ""]
+        if e["failure"]:
+            lines += ["```", e["failure"], "```", ""]
+        lines += [f"- {c}" for c in e["checks"]] or ["- (no checks printed)"]
+    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="dl4cv.runner", description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="notebooks or folders (default: all)")
+    parser.add_argument("--course", choices=COURSE_DIRS)
+    parser.add_argument("--assignment", help="e.g. cs231n/assignment2 or eecs498/A5")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--smoke", action="store_true", help="small sizes (DL4CV_SMOKE=1)")
+    mode.add_argument("--full", action="store_true", help="the course's sizes (FULL=1)")
+    parser.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run in parallel")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--out", default=None, help="output folder (default build/)")
+    args = parser.parse_args(argv)
+
+    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONUNBUFFERED": "1"}
+    if args.smoke:
+        env.update(DL4CV_SMOKE="1", FULL="0")
+    elif args.full:
+        env.update(DL4CV_SMOKE="0", FULL="1")
+    os.environ.update(env)
+    from dl4cv.mode import describe
+    mode_name = describe()
+    import torch
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    notebooks = discover(args.notebooks, args.course, args.assignment)
+    if not notebooks:
+        print("dl4cv.runner: no notebooks found", file=sys.stderr)
+        return 1
+    out_dir = Path(args.out) if args.out else build_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, min(args.jobs, len(notebooks)))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    from tqdm import tqdm
+    results = []
+    bar = tqdm(total=len(notebooks), desc=f"notebooks ({mode_name})", unit="nb", file=sys.stderr,
+               disable=None)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(execute_one, str(nb), str(out_dir), args.timeout, threads, env): nb
+                   for nb in notebooks}
+        for fut in as_completed(futures):
+            nb = futures[fut]
+            try:
+                r = fut.result()
+            except Exception:  # the worker itself died: still report, keep going
+                rel = nb.relative_to(REPO_ROOT).as_posix()
+                r = {"notebook": rel, "status": "failed", "runtime_s": 0.0, "headline": {},
+                     "checks": [], "executed_copy": None,
+                     "failure": f"FAILED {rel} (runner)\n    {traceback.format_exc().splitlines()[-1]}"}
+            results.append(r)
+            bar.update(1)
+            bar.write(f"{'ok    ' if r['status'] == 'ok' else 'FAILED'} {r['runtime_s']:6.1f} s  {r['notebook']}")
+            if r["failure"]:
+                bar.write(r["failure"])
+    bar.close()
+    write_report(results, out_dir, mode_name, device)
+    failed = [r for r in results if r["status"] != "ok"]
+    print(f"report: {out_dir / 'report.md'}")
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""get_datasets.sh against a real HTTP server on 127.0.0.1: good, corrupted, truncated and
+missing files, resuming after a cut, re-runs that do nothing, and one-line errors."""
+import errno
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dl4cv.data import fetch
+from dl4cv.data.registry import Item
+from dl4cv.paths import REPO_ROOT
+from tests.http_fixture import FileServer
+
+# A registry item that the mirror serves (real name, real mirror path).
+MNIST_LABELS = "mnist/t10k-labels-idx1-ubyte.gz"
+CONTENT = os.urandom(300_000)
+
+
+def sha256(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def run_script(*args, data_dir):
+    return subprocess.run([str(REPO_ROOT / "get_datasets.sh"), *args, "--data-dir", str(data_dir),
+                           "--timeout", "5"], capture_output=True, text=True, timeout=120)
+
+
+def error_lines(stderr):
+    return [l for l in stderr.splitlines() if "error" in l.lower()]
+
+
+@pytest.fixture
+def server():
+    with FileServer() as s:
+        yield s
+
+
+def serve_mirror(server, served: bytes, listed: bytes = CONTENT):
+    server.files["/SHA256SUMS"] = f"{sha256(listed)}  ./{MNIST_LABELS}\n".encode()
+    server.files["/" + MNIST_LABELS] = served
+
+
+def test_good_file_then_rerun_is_noop(server, tmp_path):
+    serve_mirror(server, CONTENT)
+    r = run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    got = tmp_path / MNIST_LABELS
+    assert got.read_bytes() == CONTENT
+    # The other MNIST files are not in this mirror, and the official hosts are unreachable here.
+    assert r.returncode == 1
+    n_before = len([p for p, _ in server.requests if p == "/" + MNIST_LABELS])
+    run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    n_after = len([p for p, _ in server.requests if p == "/" + MNIST_LABELS])
+    assert n_after == n_before, "a verified file must not be downloaded again"
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_corrupted_file_is_rejected_with_one_line(server, tmp_path):
+    bad = bytearray(CONTENT)
+    bad[1000] ^= 0xFF
+    serve_mirror(server, bytes(bad))
+    r = run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    assert r.returncode != 0
+    line = [l for l in error_lines(r.stderr) if "t10k-labels" in l]
+    assert len(line) == 1 and "checksum mismatch" in line[0]
+    assert not (tmp_path / MNIST_LABELS).exists()
+    assert not (tmp_path / (MNIST_LABELS + ".part")).exists(), "bad bytes must not be kept"
+
+
+def test_truncated_file_is_rejected(server, tmp_path):
+    serve_mirror(server, CONTENT[: len(CONTENT) // 2])
+    r = run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    assert r.returncode != 0
+    assert any("t10k-labels" in l and "checksum mismatch" in l for l in error_lines(r.stderr))
+    assert not (tmp_path / MNIST_LABELS).exists()
+
+
+def test_missing_file_names_it(server, tmp_path):
+    server.files["/SHA256SUMS"] = f"{sha256(CONTENT)}  ./{MNIST_LABELS}\n".encode()
+    r = run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    assert r.returncode != 0
+    assert any("t10k-labels" in l and "404" in l for l in error_lines(r.stderr))
+
+
+def test_resume_after_cut_connection(server, tmp_path):
+    serve_mirror(server, CONTENT)
+    server.cut_once["/" + MNIST_LABELS] = 100_000
+    run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    assert (tmp_path / MNIST_LABELS).read_bytes() == CONTENT
+    ranges = [rng for p, rng in server.requests if p == "/" + MNIST_LABELS]
+    assert ranges[0] is None and ranges[1] == "bytes=100000-"
+
+
+def test_resume_from_interrupted_run(server, tmp_path):
+    serve_mirror(server, CONTENT)
+    part = tmp_path / (MNIST_LABELS + ".part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(CONTENT[:123_456])
+    run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    assert (tmp_path / MNIST_LABELS).read_bytes() == CONTENT
+    assert [rng for p, rng in server.requests if p == "/" + MNIST_LABELS] == ["bytes=123456-"]
+
+
+def test_server_ignoring_range_restarts_cleanly(server, tmp_path):
+    serve_mirror(server, CONTENT)
+    server.ignore_range = True
+    part = tmp_path / (MNIST_LABELS + ".part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"x" * 5000)  # stale bytes: must be dropped, not prepended
+    run_script("--mirror", server.url, "mnist", data_dir=tmp_path)
+    assert (tmp_path / MNIST_LABELS).read_bytes() == CONTENT
+
+
+def test_unreachable_source_and_bad_mirror(tmp_path):
+    r = run_script("--mirror", "http://127.0.0.1:9/", "mnist", data_dir=tmp_path)
+    assert r.returncode != 0
+    lines = error_lines(r.stderr)
+    assert len(lines) == 1 and "SHA256SUMS" in lines[0] and "--mirror" in lines[0]
+    r = run_script("--mirror", str(tmp_path / "nowhere"), "cifar10", data_dir=tmp_path)
+    assert r.returncode != 0 and len(error_lines(r.stderr)) == 1
+
+
+def test_unknown_dataset_lists_known_ones(tmp_path):
+    r = run_script("imagenet21k", data_dir=tmp_path)
+    assert r.returncode != 0 and "known:" in r.stderr and "cifar10" in r.stderr
+
+
+def test_official_url_with_md5_and_local_mirror_folder(server, tmp_path):
+    """The official path (md5 from the registry) and a mirror given as a folder."""
+    server.files["/official.bin"] = CONTENT
+    item = Item("official.bin", "dl/official.bin", (server.url + "/official.bin",),
+                "md5:" + hashlib.md5(CONTENT).hexdigest())
+    status = fetch.fetch_item(item, tmp_path / "d", None, 5, print)
+    assert status == "fetched from official" and (tmp_path / "d/dl/official.bin").read_bytes() == CONTENT
+    wrong = Item("w.bin", "dl/w.bin", (server.url + "/official.bin",), "md5:" + "0" * 32)
+    with pytest.raises(fetch.FetchError, match="w.bin.*checksum mismatch"):
+        fetch.fetch_item(wrong, tmp_path / "d", None, 5, print)
+    mirror_dir = tmp_path / "mirror"
+    (mirror_dir / "sub").mkdir(parents=True)
+    (mirror_dir / "sub/a.bin").write_bytes(CONTENT)
+    (mirror_dir / "SHA256SUMS").write_text(f"{sha256(CONTENT)}  ./sub/a.bin\n")
+    local = Item("a.bin", "a.bin", (), None, mirror="sub/a.bin")
+    m = fetch.Mirror(str(mirror_dir), 5)
+    assert fetch.fetch_item(local, tmp_path / "d", m, 5, print) == "fetched from mirror"
+
+
+def test_full_disk_is_one_clear_line(monkeypatch, tmp_path, capsys, server):
+    serve_mirror(server, CONTENT)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fetch, "_download", full)
+    code = fetch.main(["--mirror", server.url, "--data-dir", str(tmp_path), "mnist"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert any("t10k-labels" in l and "disk full" in l for l in err.splitlines())

@@ -1,0 +1,73 @@
+"""The notebook runner on small notebooks: executed copies, one-block failures that do not
+stop the run, the report's figures, a missing data folder shown as the one-line fix; and the
+notebook builder's format."""
+import json
+import subprocess
+import sys
+
+import nbformat
+
+from dl4cv.nbbuild import build, parse_percent
+
+GOOD = '''# %% [markdown]
+# # Good
+# %%
+from dl4cv import record, is_smoke
+print("max relative error: 3.1e-10")
+record("toy accuracy", 0.75)
+assert is_smoke()
+'''
+MISSING_DATA = '''# %%
+from dl4cv.data import load_cifar10
+load_cifar10("/definitely/not/here")
+'''
+CRASH = '''# %%
+x = 1
+# %%
+y = 1 / 0
+# %%
+print("never reached")
+'''
+
+
+def test_parse_percent_cells_and_tags():
+    cells = parse_percent('# %% [markdown] tags=["answer"]\n# **Your Answer:** yes\n'
+                          '# %% tags=["solution"]\nx = 1\n# %%\nprint(x)\n')
+    assert cells == [("markdown", ["answer"], "**Your Answer:** yes"),
+                     ("code", ["solution"], "x = 1"), ("code", [], "print(x)")]
+
+
+def test_build_is_deterministic_and_starts_with_colab_cell(tmp_path):
+    (tmp_path / "a.py").write_text(GOOD)
+    build(tmp_path / "a.py", tmp_path / "a.ipynb")
+    first = (tmp_path / "a.ipynb").read_bytes()
+    build(tmp_path / "a.py", tmp_path / "a.ipynb")
+    assert (tmp_path / "a.ipynb").read_bytes() == first
+    nb = nbformat.reads(first.decode(), as_version=4)
+    assert nb.cells[0].metadata["tags"] == ["colab-setup"] and "google.colab" in nb.cells[0].source
+
+
+def test_runner_reports_and_keeps_going(tmp_path):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for name, src in [("a_good", GOOD), ("b_missing", MISSING_DATA), ("c_crash", CRASH)]:
+        (tmp_path / f"{name}.py").write_text(src)
+        build(tmp_path / f"{name}.py", folder / f"{name}.ipynb")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "dl4cv.runner", str(folder), "--smoke", "--jobs", "2",
+                        "--out", str(out), "--timeout", "120"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1
+    assert r.stdout.strip().splitlines()[-1] == "1 passed, 2 failed"
+    report = {e["notebook"]: e for e in json.loads((out / "report.json").read_text())["notebooks"]}
+    good = report["a_good.ipynb"]
+    assert good["status"] == "ok" and good["headline"] == {"toy accuracy": "0.75"}
+    assert any("3.1e-10" in c for c in good["checks"])
+    crash = report["c_crash.ipynb"]["failure"]
+    assert "cell 3" in crash and "ZeroDivisionError" in crash and len(crash.splitlines()) <= 5
+    # The missing-data error is one line in the notebook itself, naming the command to run.
+    missing = nbformat.read(out / "notebooks/b_missing.ipynb", as_version=4)
+    outputs = missing.cells[1].outputs
+    assert [o.output_type for o in outputs] == ["stream"]
+    assert outputs[0].text.strip().count("\n") == 0 and "get_datasets.sh cifar10" in outputs[0].text
+    md = (out / "report.md").read_text()
+    assert "| `a_good.ipynb` | ok |" in md and "toy accuracy = 0.75" in md
