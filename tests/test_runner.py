@@ -13,6 +13,8 @@ GOOD = '''# %% [markdown]
 # # Good
 # %%
 from dl4cv import record, is_smoke
+from dl4cv.report import note_data
+note_data("toy data: 3 points")
 print("max relative error: 3.1e-10")
 record("toy accuracy", 0.75)
 assert is_smoke()
@@ -20,6 +22,10 @@ assert is_smoke()
 MISSING_DATA = '''# %%
 from dl4cv.data import load_cifar10
 load_cifar10("/definitely/not/here")
+'''
+SLOW = '''# %%
+import time
+time.sleep(60)
 '''
 CRASH = '''# %%
 x = 1
@@ -50,18 +56,19 @@ def test_build_is_deterministic_and_starts_with_colab_cell(tmp_path):
 def test_runner_reports_and_keeps_going(tmp_path):
     folder = tmp_path / "nbs"
     folder.mkdir()
-    for name, src in [("a_good", GOOD), ("b_missing", MISSING_DATA), ("c_crash", CRASH)]:
+    for name, src in [("a_good", GOOD), ("b_missing", MISSING_DATA), ("c_crash", CRASH),
+                      ("d_slow", SLOW)]:
         (tmp_path / f"{name}.py").write_text(src)
         build(tmp_path / f"{name}.py", folder / f"{name}.ipynb")
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "dl4cv.runner", str(folder), "--smoke", "--jobs", "2",
-                        "--out", str(out), "--timeout", "120"], capture_output=True, text=True, timeout=300)
+                        "--out", str(out), "--timeout", "120", "--nb-timeout", "15"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1
-    assert r.stdout.strip().splitlines()[-1] == "1 passed, 2 failed"
+    assert r.stdout.strip().splitlines()[-1] == "1 passed, 3 failed"
     report = {e["notebook"]: e for e in json.loads((out / "report.json").read_text())["notebooks"]}
     good = report["a_good.ipynb"]
     assert good["status"] == "ok" and good["headline"] == {"toy accuracy": "0.75"}
-    assert any("3.1e-10" in c for c in good["checks"])
+    assert any("3.1e-10" in c for c in good["checks"]) and good["data"] == ["toy data: 3 points"]
     crash = report["c_crash.ipynb"]["failure"]
     assert "cell 3" in crash and "ZeroDivisionError" in crash and len(crash.splitlines()) <= 5
     # The missing-data error is one line in the notebook itself, naming the command to run.
@@ -69,5 +76,6 @@ def test_runner_reports_and_keeps_going(tmp_path):
     outputs = missing.cells[1].outputs
     assert [o.output_type for o in outputs] == ["stream"]
     assert outputs[0].text.strip().count("\n") == 0 and "get_datasets.sh cifar10" in outputs[0].text
+    assert "ran past" in report["d_slow.ipynb"]["failure"]
     md = (out / "report.md").read_text()
     assert "| `a_good.ipynb` | ok |" in md and "toy accuracy = 0.75" in md
