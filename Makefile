@@ -17,7 +17,7 @@ MODE := $(if $(filter 1 yes true,$(FULL)),--full,--smoke)
 REQUIRED_DATA := cifar10 mnist styles
 OPTIONAL_DATA := coco coco_eecs imagenet_val squeezenet mobilenet_v2 voc2007
 
-.PHONY: run test notebooks data bench release grade examples clean help
+.PHONY: run test notebooks data bench release grade examples results clean help
 help:
 	@sed -n '1,6p' Makefile
 
@@ -38,7 +38,7 @@ notebooks: $(VENV)/.installed
 run: data notebooks
 
 test: data
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(JOBS) --dist loadfile
 	$(PY) -m dl4cv.runner --smoke --jobs $(JOBS)
 
 bench: data
@@ -46,3 +46,9 @@ bench: data
 
 clean:
 	rm -rf build
+
+examples: data
+	$(PY) -m dl4cv.examples
+
+results:
+	$(PY) -m dl4cv.results --update

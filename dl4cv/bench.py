@@ -118,10 +118,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     files = args.files or sorted((REPO_ROOT / "benchmarks").glob("bench_*.py"))
     load_files(files)
+    # Under `python -m dl4cv.bench` this file is __main__; the benchmark files register their
+    # cases on the importable dl4cv.bench module.
+    import dl4cv.bench as registry
     import numpy
     import torch
     from tqdm import tqdm
-    selected = [c for c in _CASES if args.filter.lower() in c.name.lower()]
+    selected = [c for c in registry._CASES if args.filter.lower() in c.name.lower()]
     results = []
     for c in tqdm(selected, desc="bench", file=sys.stderr):
         try:

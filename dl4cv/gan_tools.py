@@ -143,7 +143,9 @@ def train_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
     hist["seconds"] = time.perf_counter() - start
     hist["seconds_per_epoch"] = hist["seconds"] * iters_per_epoch / max(1, it)
     if gif_path is not None and hist["frames"]:
-        hist["gif"] = save_gif(hist["frames"], gif_path, fps=6, max_side=256)
+        # 16 grey levels: a GIF of noisy early samples stays small (LZW compresses them far better).
+        frames = [(f // 16 * 17).astype(np.uint8) for f in hist["frames"]]
+        hist["gif"] = save_gif(frames, gif_path, fps=6, max_side=256)
     return hist
 
 

@@ -43,13 +43,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dl4cv import release as rel
 from dl4cv.paths import REPO_ROOT, build_dir
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 
 GRADING_DIR = REPO_ROOT / "grading"
 DEFAULT_TIMEOUT = 240
@@ -173,6 +177,18 @@ def _copy_tree(src, dst):
     shutil.copytree(src, dst, ignore=ignore)
 
 
+def _add_built_extensions(sub, ref):
+    """Compiled extensions (im2col_cython) never ship; a submission whose .pyx is the given one
+    gets the repository's build, as `pip install -e .` would have made it."""
+    for built in list(ref.rglob("*.so")) + list(ref.rglob("*.pyd")):
+        pyx = built.parent / (built.name.split(".")[0] + ".pyx")
+        mine = sub / pyx.relative_to(ref)
+        target = sub / built.relative_to(ref)
+        if pyx.is_file() and mine.is_file() and not target.exists() \
+                and mine.read_bytes() == pyx.read_bytes():
+            shutil.copy2(built, target)
+
+
 def splice(sub, ref, regions, keep):
     """Rewrite the copy `sub` in place: regions whose id is not in `keep` get the reference code.
     -> notes (files that could not be spliced and were used as submitted)."""
@@ -219,11 +235,9 @@ def _splice_notebook(target, source, fname, keep):
     import nbformat
     nb = rel.read_notebook(target)
     ref = rel.read_notebook(source)
-    ref_cells = [(c.get("id"), c) for c in ref.cells
-                 if "solution" in c.get("metadata", {}).get("tags", []) and c.cell_type == "code"]
+    ref_cells = [(c.get("id"), c) for c in ref.cells if rel._is_solution_cell(c)]
     ref_by_id = dict(ref_cells)
-    mine = [c for c in nb.cells
-            if "solution" in c.get("metadata", {}).get("tags", []) and c.cell_type == "code"]
+    mine = [c for c in nb.cells if rel._is_solution_cell(c)]
     for i, cell in enumerate(mine):
         rc = ref_by_id.get(cell.get("id"))
         if rc is None and len(mine) == len(ref_cells):
@@ -252,11 +266,18 @@ def _run(cmd, cwd, env, timeout, log):
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             rc = None
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)   # leftovers (rc set) or the hung run
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
+        finally:    # leftovers, the hung run, or the grader itself interrupted
+            try:
+                os.killpg(proc.pid, signal.SIGTERM if rc is None else signal.SIGKILL)
+                if rc is None:
+                    proc.wait(timeout=10)   # lets the notebook runner shut its kernel down
+            except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
     return rc, time.monotonic() - start
 
 
@@ -277,7 +298,9 @@ def _one_line(text, limit=200):
 
 
 def _base_env(work):
-    env = {k: v for k, v in os.environ.items() if k not in ("DL4CV_OVERRIDE", "FULL")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DL4CV_OVERRIDE", "FULL") and not k.startswith("PYTEST_")}
+    (work / "build").mkdir(parents=True, exist_ok=True)   # notebooks save figures there
     env.update(DL4CV_SMOKE="1", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1",
                PYTHONUNBUFFERED="1", DL4CV_BUILD=str(work / "build"))
     return env
@@ -346,20 +369,25 @@ def execute_notebook(nb_path, out_path, timeout, env, log):
     return status, nb
 
 
+def _terminate(signum, frame):
+    raise SystemExit(f"terminated by signal {signum}")
+
+
 def _exec_notebook_main(nb_path, out_path, timeout):
     """Child process: run the cells one by one within `timeout` seconds in total; always write
     the (partly) executed notebook and a status file."""
     import nbformat
     from nbclient import NotebookClient
     nb_path, out_path = Path(nb_path), Path(out_path)
+    signal.signal(signal.SIGTERM, _terminate)
     status = {"status": "ok", "error": None}
     nb = None
     try:
         nb = rel.read_notebook(nb_path)
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(nb_path.parent)}})
-        deadline = time.monotonic() + timeout
         with client.setup_kernel():
+            deadline = time.monotonic() + timeout      # the kernel start is not counted
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -375,7 +403,7 @@ def _exec_notebook_main(nb_path, out_path, timeout):
                     status = {"status": "failed", "cell": index,
                               "error": _one_line(f"cell {index}: {ename}: {evalue}", 300)}
                     break
-    except Exception as e:  # noqa: BLE001
+    except BaseException as e:  # noqa: BLE001 - SystemExit from SIGTERM included
         status = {"status": "failed", "error": _one_line(f"{type(e).__name__}: {e}", 300)}
     finally:
         if nb is not None:
@@ -456,6 +484,7 @@ def grade(submission, decl, out=None, only=None, timeout=None, notebooks=True,
     try:
         pristine = work / "submission"
         _copy_tree(submission, pristine)
+        _add_built_extensions(pristine, ref)
         answers = _answers(pristine, ref)
         for i, q in enumerate(questions, 1):
             t0 = time.monotonic()
@@ -577,7 +606,7 @@ def render_markdown(result):
 # Mutant sweep
 # ---------------------------------------------------------------------------------------------
 def mutant_sweep(decl, full=False, notebooks=True, progress=_progress, timeout=None,
-                 root=REPO_ROOT, region_filter=None):
+                 root=REPO_ROOT, region_filter=None, baseline=True):
     """Stub each solution region in turn; -> list of problems (empty = every mutant loses exactly
     the points of the questions that grade it). `full=False` grades only those questions (the
     others get the reference code by construction); `full=True` grades every question."""
@@ -587,6 +616,15 @@ def mutant_sweep(decl, full=False, notebooks=True, progress=_progress, timeout=N
         regions = [r for r in regions if region_filter(r)]
     problems = []
     with tempfile.TemporaryDirectory(prefix="dl4cv-mutants-") as tmp:
+        if baseline:    # the solution itself must get full marks on the questions involved
+            names = {q.name for q in decl.questions if owned(q, regions)
+                     and (notebooks or not q.notebook)}
+            res = grade(ref, decl, out=Path(tmp) / "baseline", only=names, timeout=timeout,
+                        notebooks=notebooks, progress=lambda m: None, root=root)
+            for q in res["questions"]:
+                if q["points"] < q["max_points"]:
+                    problems.append(f"solution loses {q['name']!r}: {q['message']}")
+            progress(f"solution: {res['total']:g}/{res['max_points']:g}")
         for n, r in enumerate(regions, 1):
             losers = {q.name for q in decl.questions if r.id in owned(q, [r])}
             if not losers:
@@ -630,6 +668,7 @@ def main(argv=None):
 
     if args.exec_notebook:
         return _exec_notebook_main(*args.exec_notebook, args.timeout or DEFAULT_TIMEOUT)
+    signal.signal(signal.SIGTERM, _terminate)   # `kill` cleans up like Ctrl-C
     decls = load_declarations(args.declarations)
     if args.check or args.mutants:
         chosen = decls if args.check or args.mutants == "ALL" else \

@@ -14,6 +14,7 @@ measured on the full MNIST test set (10,000). The trained weights are cached in
 (a one-epoch recipe that smoke mode trains when no full model is cached).
 """
 import math
+import os
 import time
 
 import numpy as np
@@ -175,7 +176,10 @@ def load_scorer(device=None, verbose=True, retrain=False):
         kind = "smoke" if is_smoke() else "full"
         model, info = train_scorer(SMOKE_RECIPE if kind == "smoke" else FULL_RECIPE, verbose=verbose)
         model.info = dict(info, kind=kind)
-        torch.save({"state_dict": model.state_dict(), "info": model.info}, _cache_path(kind))
+        # Write then rename: notebooks running in parallel never read a half-written file.
+        tmp = _cache_path(kind).with_suffix(f".tmp{os.getpid()}")
+        torch.save({"state_dict": model.state_dict(), "info": model.info}, tmp)
+        os.replace(tmp, _cache_path(kind))
         _CACHED[kind] = model
     if verbose:
         info = model.info

@@ -32,19 +32,14 @@ SQUEEZENET_FILE = "squeezenet1_1-b8a52dc0.pth"
 IMAGENET_VAL_FILE = "imagenet_val_25.npz"
 FALLBACK_FILE = "cifar10_fallback_cnn_v1.pt"
 FALLBACK_SEED = 0
-FALLBACK_EPOCHS = 10
+FALLBACK_EPOCHS = 5
 # ImageNet classes that stand for the CIFAR-10 classes in the generated imagenet_val sample.
 CIFAR_TO_IMAGENET = (404, 817, 17, 281, 351, 207, 32, 339, 510, 867)
 
 
-def hub_dir() -> Path:
-    """torch hub's checkpoint folder ($TORCH_HOME/hub/checkpoints), where get_datasets.sh puts weights."""
-    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch")
-    return Path(torch_home) / "hub" / "checkpoints"
-
-
 def squeezenet_weights_path() -> Path:
+    """Where `./get_datasets.sh squeezenet` puts the weights (torch hub's checkpoint folder)."""
+    from dl4cv.data.fetch import hub_dir
     return hub_dir() / SQUEEZENET_FILE
 
 
@@ -85,13 +80,22 @@ def load_imagenet_val(num=None, path=None):
     return X, y, class_names
 
 
+def _cifar_test():
+    """The CIFAR-10 test images on disk: (N, 32, 32, 3) uint8, (N,) int64."""
+    from dl4cv.data.cifar10 import _load_batch, default_root
+    path = default_root() / "test_batch"
+    if not path.exists():
+        raise DataMissingError("CIFAR-10", "cifar10", path)
+    x, y = _load_batch(path)
+    return x.astype(np.uint8), y
+
+
 def write_imagenet_val_sample(path, num=25, seed=0, size=224):
     """Write a small file in exactly the imagenet_val_25.npz format, from real CIFAR-10 test
     images upscaled to `size` (seeded choice), labelled with a stand-in ImageNet class per
     CIFAR class. For tests and smoke runs; it is NOT ImageNet."""
     from PIL import Image
-    from dl4cv.data.cifar10 import load_cifar10
-    _, _, xte, yte = load_cifar10(verbose=False)
+    xte, yte = _cifar_test()
     idx = np.random.default_rng(seed).choice(len(xte), size=num, replace=False)
     X = np.stack([np.asarray(Image.fromarray(xte[i].astype(np.uint8)).resize((size, size), Image.BICUBIC))
                   for i in idx]).astype(np.uint8)
@@ -189,8 +193,9 @@ def _normalize_cifar(x_uint8: np.ndarray) -> torch.Tensor:
     return ((x - mean) / std).contiguous()
 
 
-def train_fallback_cnn(epochs=FALLBACK_EPOCHS, seed=FALLBACK_SEED, batch_size=64, verbose=True):
-    """Train CifarCNN on the CIFAR-10 data on disk (seeded, CPU); -> (model, test accuracy)."""
+def train_fallback_cnn(epochs=FALLBACK_EPOCHS, seed=FALLBACK_SEED, batch_size=128, verbose=True):
+    """Train CifarCNN on the CIFAR-10 data on disk (seeded, CPU); -> (model, info dict with
+    test_accuracy, num_train, num_test, epochs, seed)."""
     from dl4cv.data.cifar10 import load_cifar10
     xtr, ytr, xte, yte = load_cifar10(verbose=False)
     Xtr, Xte = _normalize_cifar(xtr), _normalize_cifar(xte)
@@ -198,9 +203,9 @@ def train_fallback_cnn(epochs=FALLBACK_EPOCHS, seed=FALLBACK_SEED, batch_size=64
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = CifarCNN()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=4e-3, weight_decay=1e-4)
     steps = epochs * ((len(Xtr) + batch_size - 1) // batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=steps)
     try:
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, desc="training the fallback CIFAR-10 CNN", disable=not verbose,
@@ -227,7 +232,8 @@ def train_fallback_cnn(epochs=FALLBACK_EPOCHS, seed=FALLBACK_SEED, batch_size=64
     model.eval()
     with torch.no_grad():
         acc = (model(Xte).argmax(1) == Yte).double().mean().item()
-    return model, acc
+    return model, {"test_accuracy": acc, "num_train": len(Xtr), "num_test": len(Xte),
+                   "epochs": epochs, "seed": seed}
 
 
 def load_fallback_cnn(device=None, verbose=True, retrain=False):
@@ -241,11 +247,7 @@ def load_fallback_cnn(device=None, verbose=True, retrain=False):
     else:
         if verbose:
             print("Training the fallback CIFAR-10 CNN once (cached in data/cache) ...", flush=True)
-        model, acc = train_fallback_cnn(verbose=verbose)
-        from dl4cv.data.cifar10 import load_cifar10
-        xtr, _, xte, _ = load_cifar10(verbose=False)
-        info = {"test_accuracy": acc, "num_train": len(xtr), "num_test": len(xte),
-                "epochs": FALLBACK_EPOCHS, "seed": FALLBACK_SEED}
+        model, info = train_fallback_cnn(verbose=verbose)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         torch.save({"state_dict": model.state_dict(), "info": info}, tmp)
         os.replace(tmp, path)  # atomic: concurrent runs never read half a file
@@ -284,9 +286,7 @@ def load_images(vm: VisionModel, num=5, seed=0):
         raise ValueError(f"num must be >= 1, got {num}")
     if not vm.is_fallback:
         return load_imagenet_val(num=num)
-    from dl4cv.data.cifar10 import load_cifar10
-    _, _, xte, yte = load_cifar10(verbose=False)
-    xte = xte.astype(np.uint8)
+    xte, yte = _cifar_test()
     dev = next(vm.model.parameters()).device
     with torch.no_grad():
         pred = vm.model(_normalize_cifar(xte).to(dev)).argmax(1).cpu().numpy()
@@ -340,3 +340,115 @@ def min_input_size(cnn: nn.Module) -> int:
             if k > 1 or s > 1:
                 side = max(1, (side - 1) * s + k - 2 * p)
     return side
+
+
+# ----------------------------------------------------------------------------------------
+# Drivers shared by both courses (given code; the student-written pieces are passed in)
+# ----------------------------------------------------------------------------------------
+def check_feature_input(x, cnn):
+    """ValueError unless x is (N, 3, H, W) with H, W large enough for every layer of `cnn`."""
+    if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] != 3:
+        shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+        raise ValueError(f"expected an image batch of shape (N, 3, H, W), got {shape}")
+    need = min_input_size(cnn)
+    if min(x.shape[2], x.shape[3]) < need:
+        raise ValueError(f"images of size {tuple(x.shape[2:])} are too small for this feature "
+                         f"network: it needs H, W >= {need}")
+
+
+def valid_pixel_range(device=None, dtype=torch.float32):
+    """Per-channel (low, high) of normalized images whose pixels lie in [0, 1]: (1, 3, 1, 1) each."""
+    mean = torch.as_tensor(SQUEEZENET_MEAN, dtype=dtype, device=device).view(1, 3, 1, 1)
+    std = torch.as_tensor(SQUEEZENET_STD, dtype=dtype, device=device).view(1, 3, 1, 1)
+    return -mean / std, (1 - mean) / std
+
+
+def class_visualization_loop(step, jitter, blur, image_size, num_iterations=100, blur_every=10,
+                             max_jitter=16, blur_sigma=0.5, frame_every=5, seed=0, device=None,
+                             progress=True):
+    """Gradient ascent on a random image (the course's create_class_visualization).
+
+    step(img): one in-place update of img (the student's update function, target bound in);
+    jitter(x, ox, oy), blur(x, sigma): the course helpers. Returns (img (1, 3, S, S) normalized,
+    frames: list of (S, S, 3) uint8 images every `frame_every` iterations, for a GIF)."""
+    from dl4cv.images import deprocess
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    img = (1.0 * torch.randn(1, 3, image_size, image_size, generator=gen)).to(device or "cpu")
+    img.requires_grad_()
+    low, high = valid_pixel_range(img.device)
+    frames = []
+    it = range(num_iterations)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="class visualization", leave=False)
+    for t in it:
+        ox, oy = (int(v) for v in rng.integers(0, max_jitter + 1, size=2))
+        with torch.no_grad():
+            img.copy_(jitter(img, ox, oy))
+        step(img)
+        with torch.no_grad():
+            img.copy_(jitter(img, -ox, -oy))
+            img.copy_(torch.max(torch.min(img, high), low))   # keep pixels displayable
+            if t % blur_every == 0:
+                img.copy_(blur(img, sigma=blur_sigma))
+        if t % frame_every == 0 or t == num_iterations - 1:
+            frames.append(deprocess(img, rescale=True))
+    return img.detach(), frames
+
+
+def style_transfer_loop(cnn, content_image, style_image, image_size, style_size, content_layer,
+                        content_weight, style_layers, style_weights, tv_weight, *,
+                        extract_features, content_loss, style_loss, tv_loss, gram_matrix,
+                        init_random=False, num_iterations=200, initial_lr=3.0, decayed_lr=0.1,
+                        seed=0, progress=True):
+    """The course's style-transfer optimization (Adam on the pixels, lr 3.0 then 0.1 for the
+    last 10%, pixels clamped to [-1.5, 1.5] until the last 5%) with the loss functions passed
+    in. content_image / style_image: file paths or (H, W, 3) uint8 arrays.
+    Returns (img (1, 3, H, W) normalized, history dict of per-iteration losses)."""
+    from dl4cv.images import load_image, preprocess
+    if len(style_layers) != len(style_weights):
+        raise ValueError(f"{len(style_layers)} style layers but {len(style_weights)} style weights")
+    device = next(cnn.parameters()).device
+
+    def prep(image, size):
+        arr = load_image(image, size=None) if isinstance(image, (str, Path)) else np.asarray(image)
+        return preprocess(arr, size=size).to(device)
+
+    content_img = prep(content_image, image_size)
+    feats = extract_features(content_img, cnn)
+    content_target = feats[content_layer].clone()
+    style_img = prep(style_image, style_size)
+    feats = extract_features(style_img, cnn)
+    style_targets = [gram_matrix(feats[i].clone()) for i in style_layers]
+
+    if init_random:
+        gen = torch.Generator().manual_seed(seed)
+        img = torch.rand(content_img.shape, generator=gen).to(device)
+    else:
+        img = content_img.clone()
+    img.requires_grad_()
+    optimizer = torch.optim.Adam([img], lr=initial_lr)
+    decay_at, clamp_until = int(0.9 * num_iterations), int(0.95 * num_iterations)
+    history = {"content": [], "style": [], "tv": [], "total": []}
+    it = range(num_iterations)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="style transfer", leave=False)
+    for t in it:
+        if t < clamp_until:
+            with torch.no_grad():
+                img.clamp_(-1.5, 1.5)
+        optimizer.zero_grad()
+        feats = extract_features(img, cnn)
+        c = content_loss(content_weight, feats[content_layer], content_target)
+        s = style_loss(feats, style_layers, style_targets, style_weights)
+        v = tv_loss(img, tv_weight)
+        loss = c + s + v
+        loss.backward()
+        if t == decay_at:
+            optimizer = torch.optim.Adam([img], lr=decayed_lr)
+        optimizer.step()
+        for k, val in zip(("content", "style", "tv", "total"), (c, s, v, loss)):
+            history[k].append(val.item())
+    return img.detach(), history

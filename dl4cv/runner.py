@@ -116,6 +116,7 @@ def execute_one(nb_path: str, out_dir: str, timeout: int, threads: int, env: dic
     os.environ.update(env)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ["MKL_NUM_THREADS"] = str(threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
     nb_path = Path(nb_path)
     rel = nb_path.relative_to(REPO_ROOT).as_posix() if nb_path.is_relative_to(REPO_ROOT) else nb_path.name
     nb = nbformat.read(nb_path, as_version=4)

@@ -30,8 +30,9 @@ CIFAR_TO_VOC = {0: "aeroplane", 1: "car", 2: "bird", 3: "cat", 5: "dog", 7: "hor
 DEFAULT_CLASSES = ("aeroplane", "car", "bird", "horse", "boat")
 
 
-def default_root(num_images: int, seed: int) -> Path:
-    return data_dir() / "synthetic_voc" / f"n{num_images}_s{seed}"
+def default_root(num_images: int, seed: int, object_pool=None) -> Path:
+    pool = f"_pool{object_pool}" if object_pool else ""
+    return data_dir() / "synthetic_voc" / f"n{num_images}_s{seed}{pool}"
 
 
 def _background(rng, h, w):
@@ -79,7 +80,7 @@ def _annotation_xml(filename, w, h, objects):
 
 def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSES,
                         size_range=(200, 320), max_objects=4, val_fraction=0.25,
-                        cifar_root=None, overwrite=False) -> Path:
+                        cifar_root=None, overwrite=False, object_pool=None) -> Path:
     """Write the data set (if not already there with the same parameters); return `root`.
 
     Inputs:
@@ -89,6 +90,9 @@ def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSE
     - seed: seeds every random choice (same seed -> byte-identical annotations and images)
     - classes: VOC class names to use; each must be one of CIFAR_TO_VOC's values
     - size_range: (min, max) image side in pixels; max_objects: 1..max_objects per image
+    - object_pool: if set, each class draws its objects from only this many (seeded) CIFAR-10
+      images, so train and val share object appearances and differ in placement, scale,
+      aspect and background (a localization-centred task); None: all CIFAR-10 training images
     """
     wanted = set(classes)
     unknown = wanted - set(CIFAR_TO_VOC.values())
@@ -97,10 +101,12 @@ def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSE
                          f"got {sorted(unknown) or list(classes)}")
     if num_images < 2:
         raise ValueError(f"num_images must be >= 2 (one train and one val image), got {num_images}")
-    root = Path(root) if root is not None else default_root(num_images, seed)
+    root = Path(root) if root is not None else default_root(num_images, seed, object_pool)
     voc = root / "VOCdevkit" / "VOC2007"
     params = dict(num_images=num_images, seed=seed, classes=list(classes),
                   size_range=list(size_range), max_objects=max_objects, val_fraction=val_fraction)
+    if object_pool:
+        params["object_pool"] = int(object_pool)
     stamp = voc / "synthetic.json"
     if stamp.exists() and not overwrite and json.loads(stamp.read_text()) == params:
         return root
@@ -114,6 +120,9 @@ def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSE
     # Seeded from the parameters so that different data sets never share a random stream.
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    if object_pool:
+        pools = {name: rng.choice(p, size=min(int(object_pool), len(p)), replace=False)
+                 for name, p in pools.items()}
 
     for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
         (voc / sub).mkdir(parents=True, exist_ok=True)

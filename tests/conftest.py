@@ -8,6 +8,11 @@ import pytest
 os.environ.setdefault("DL4CV_SMOKE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One torch thread per xdist worker: the workers already use every core.
+    import torch
+    torch.set_num_threads(1)
+
 
 @pytest.fixture
 def rng():

@@ -360,13 +360,6 @@ class PlainBlock(nn.Module):
         return self.net(x)
 
 
-def _shortcut(Cin, Cout, downsample):
-    """G(x): identity when shapes match, else a 1x1 conv (stride 2 when downsampling)."""
-    if Cin == Cout and not downsample:
-        return nn.Identity()
-    return nn.Conv2d(Cin, Cout, 1, stride=2 if downsample else 1)
-
-
 class ResidualBlock(nn.Module):
     """R(x) = F(x) + G(x): F is a PlainBlock, G the shortcut (identity if Cin == Cout and no
     downsampling; 1x1 conv with Cout filters, stride 1 if only the channels change; 1x1 conv
@@ -382,7 +375,10 @@ class ResidualBlock(nn.Module):
         # an nn.Conv2d).
         # *****START OF YOUR CODE*****
         self.block = PlainBlock(Cin, Cout, downsample).net
-        self.shortcut = _shortcut(Cin, Cout, downsample)
+        if Cin == Cout and not downsample:
+            self.shortcut = nn.Identity()
+        else:
+            self.shortcut = nn.Conv2d(Cin, Cout, 1, stride=2 if downsample else 1)
         # *****END OF YOUR CODE*****
 
     def forward(self, x):
@@ -410,7 +406,10 @@ class ResidualBottleneckBlock(nn.Module):
             nn.BatchNorm2d(mid), nn.ReLU(), nn.Conv2d(mid, mid, 3, padding=1),
             nn.BatchNorm2d(mid), nn.ReLU(), nn.Conv2d(mid, Cout, 1),
         )
-        self.shortcut = _shortcut(Cin, Cout, downsample)
+        if Cin == Cout and not downsample:
+            self.shortcut = nn.Identity()
+        else:
+            self.shortcut = nn.Conv2d(Cin, Cout, 1, stride=stride)
         # *****END OF YOUR CODE*****
 
     def forward(self, x):

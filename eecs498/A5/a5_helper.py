@@ -350,6 +350,7 @@ def recalibrate_batchnorm(feat_extractor, loader, max_batches=None, device='cpu'
     activations; recomputing them keeps the frozen random features well scaled.
     """
     bns = [m for m in feat_extractor.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in bns]
     for m in bns:
         m.reset_running_stats()
         m.momentum = None
@@ -359,6 +360,8 @@ def recalibrate_batchnorm(feat_extractor, loader, max_batches=None, device='cpu'
             if max_batches is not None and i >= max_batches:
                 break
             feat_extractor(images.to(device))
+    for m, momentum in zip(bns, momenta):  # blocks trained later keep tracking their stats
+        m.momentum = momentum
     feat_extractor.eval()
 
 
@@ -635,3 +638,36 @@ def plot_pr_curves(result, idx_to_class=idx_to_class, ax=None, title=None):
     if show:
         plt.show()
     return ax
+
+
+# ----------------------------------------------------------------------------------------
+# Which data the notebooks use
+# ----------------------------------------------------------------------------------------
+def a5_data_root(num_synthetic=300, seed=0, prefer_real=True):
+    """(folder holding VOCdevkit/, one-line description).
+
+    Real PASCAL VOC 2007 from dl4cv.paths.data_dir() when it is there and prefer_real;
+    otherwise the seeded synthetic set of dl4cv.synthetic_voc (written on first use).
+    """
+    from dl4cv.paths import data_dir
+    from dl4cv.synthetic_voc import write_synthetic_voc
+    real = data_dir()
+    if prefer_real and (real / "VOCdevkit" / "VOC2007" / "Annotations").is_dir():
+        return real, f"PASCAL VOC 2007 from {real / 'VOCdevkit'}"
+    root = write_synthetic_voc(num_images=num_synthetic, seed=seed)
+    return root, (f"synthetic VOC-format set ({num_synthetic} images of CIFAR-10 objects pasted on "
+                  f"backgrounds, seed {seed}, dl4cv.synthetic_voc) in {root}")
+
+
+def split_backbone(feat_extractor, split_at=14):
+    """Split FeatureExtractor's MobileNet v2 into (frozen, trainable) nn.Sequential parts.
+
+    The frozen part's outputs can be cached once (CachedFeatureLoader(frozen, loader)); the
+    trainable part then becomes the detector's feature extractor, so the last blocks of the
+    backbone learn with the detection heads at a fraction of the cost of the full network.
+    split_at=14 caches (B, 96, 14, 14) and trains blocks 14-18 (the 7 x 7 part).
+    """
+    m = feat_extractor.mobilenet
+    if not 0 < split_at < len(m):
+        raise ValueError(f"split_at must be in [1, {len(m) - 1}], got {split_at}")
+    return m[:split_at], m[split_at:]

@@ -98,19 +98,3 @@ def col2im_6d_cython(floating[:, :, :, :, :, ::1] cols, int N, int C, int H, int
                                 x[i, c, r, s] += cols[c, ii, jj, i, yy, xx]
     return x_arr
 
-
-def maxpool_backward_cython(floating[:, :, :, ::1] dout, cnp.int64_t[:, :, :, ::1] argmax,
-                            int H, int W):
-    """Scatter-add dout[n, c, i, j] into dx[n, c] at flat spatial index argmax[n, c, i, j]."""
-    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], Ho = dout.shape[2], Wo = dout.shape[3]
-    dtype = np.float32 if floating is float else np.float64
-    dx_arr = np.zeros((N, C, H * W), dtype=dtype)
-    cdef floating[:, :, ::1] dx = dx_arr
-    cdef Py_ssize_t n, c, i, j
-    with nogil:
-        for n in range(N):
-            for c in range(C):
-                for i in range(Ho):
-                    for j in range(Wo):
-                        dx[n, c, argmax[n, c, i, j]] += dout[n, c, i, j]
-    return dx_arr.reshape(N, C, H, W)

@@ -1,0 +1,130 @@
+"""CS231n 2020 assignment 2: fast layers and im2col against the naive layers and torch."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dl4cv.gradcheck import rel_error
+from dl4cv.testing import course_module
+
+TOL = 1e-8
+A2 = "cs231n/assignment2"
+
+
+@pytest.fixture(scope="module")
+def fl():
+    return course_module(A2, "cs231n.fast_layers")
+
+
+@pytest.fixture(scope="module")
+def L():
+    return course_module(A2, "cs231n.layers")
+
+
+def t(a):
+    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+CONV_CASES = [  # N, C, H, W, F, K, stride, pad
+    (2, 3, 16, 16, 4, 3, 1, 1),
+    (3, 2, 9, 9, 5, 3, 2, 1),
+    (2, 3, 11, 11, 3, 5, 2, 2),
+    (2, 4, 8, 8, 3, 1, 1, 0),
+    (2, 3, 8, 10, 2, 7, 1, 3),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("variant", ["fast", "strides", "im2col"])
+def test_fast_conv_vs_naive_and_torch(fl, L, rng, case, variant):
+    N, C, H, W, Fn, K, stride, pad = case
+    x, w, b = rng.standard_normal((N, C, H, W)), rng.standard_normal((Fn, C, K, K)), rng.standard_normal(Fn)
+    cp = {"stride": stride, "pad": pad}
+    fwd, bwd = getattr(fl, f"conv_forward_{variant}"), getattr(fl, f"conv_backward_{variant}")
+    out, cache = fwd(x, w, b, cp)
+    out_naive, cache_naive = L.conv_forward_naive(x, w, b, cp)
+    xt, wt, bt = t(x), t(w), t(b)
+    ot = F.conv2d(xt, wt, bt, stride=stride, padding=pad)
+    dout = rng.standard_normal(ot.shape)
+    ot.backward(torch.tensor(dout))
+    assert rel_error(out, ot.detach().numpy()) < TOL
+    assert rel_error(out, out_naive) < TOL
+    grads, naive = bwd(dout, cache), L.conv_backward_naive(dout, cache_naive)
+    for g, gn, gt in zip(grads, naive, (xt.grad, wt.grad, bt.grad)):
+        assert rel_error(g, gt.numpy()) < TOL
+        assert rel_error(g, gn) < TOL
+
+
+def test_fast_conv_float32(fl, rng):
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    out, cache = fl.conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    dx, dw, db = fl.conv_backward_fast(np.ones_like(out), cache)
+    assert out.dtype == dx.dtype == dw.dtype == np.float32
+    ref = F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=1).numpy()
+    assert rel_error(out, ref) < 1e-4
+
+
+@pytest.mark.parametrize("pool,stride,shape", [
+    (2, 2, (3, 4, 16, 16)),   # reshape path
+    (3, 3, (2, 2, 9, 12)),    # reshape path, 3x3
+    (3, 2, (2, 3, 9, 9)),     # overlapping: im2col path
+    (2, 2, (2, 2, 9, 9)),     # pools do not tile 9x9: ValueError
+])
+def test_fast_max_pool_vs_naive_and_torch(fl, L, rng, pool, stride, shape):
+    pp = {"pool_height": pool, "pool_width": pool, "stride": stride}
+    x = rng.standard_normal(shape)
+    H, W = shape[2:]
+    if (H - pool) % stride or (W - pool) % stride:
+        with pytest.raises(ValueError, match="does not tile"):
+            fl.max_pool_forward_fast(x, pp)
+        return
+    out, cache = fl.max_pool_forward_fast(x, pp)
+    out_naive, cache_naive = L.max_pool_forward_naive(x, pp)
+    xt = t(x)
+    ot = F.max_pool2d(xt, pool, stride)
+    dout = rng.standard_normal(ot.shape)
+    ot.backward(torch.tensor(dout))
+    assert rel_error(out, ot.detach().numpy()) < TOL
+    assert rel_error(out, out_naive) < TOL
+    dx = fl.max_pool_backward_fast(dout, cache)
+    assert rel_error(dx, xt.grad.numpy()) < TOL
+    assert rel_error(dx, L.max_pool_backward_naive(dout, cache_naive)) < TOL
+
+
+def test_max_pool_ties_go_to_first_max_like_torch(fl):
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, :2, :2] = 1.0  # a window where all four entries tie
+    pp = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = fl.max_pool_forward_fast(x, pp)
+    dout = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    xt = t(x)
+    F.max_pool2d(xt, 2, 2).backward(torch.tensor(dout))
+    np.testing.assert_array_equal(fl.max_pool_backward_fast(dout, cache), xt.grad.numpy())
+
+
+def test_reshape_pool_rejects_non_dividing(fl):
+    x = np.zeros((1, 1, 6, 6))
+    with pytest.raises(ValueError, match="divide"):
+        fl.max_pool_forward_reshape(x, {"pool_height": 4, "pool_width": 4, "stride": 4})
+
+
+def test_fast_conv_rejects_channel_mismatch(fl):
+    with pytest.raises(ValueError, match="channels"):
+        fl.conv_forward_fast(np.zeros((1, 3, 8, 8)), np.zeros((2, 2, 3, 3)), np.zeros(2),
+                             {"stride": 1, "pad": 1})
+
+
+def test_im2col_cython_matches_numpy_indices(rng):
+    im2col = course_module(A2, "cs231n.im2col")
+    cy = course_module(A2, "cs231n.im2col_cython")
+    for shape, k, pad, stride in [((2, 3, 6, 6), 3, 1, 1), ((3, 2, 7, 7), 3, 0, 2)]:
+        x = rng.standard_normal(shape)
+        cols = cy.im2col_cython(x, k, k, pad, stride)
+        np.testing.assert_array_equal(cols, im2col.im2col_indices(x, k, k, pad, stride))
+        # col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)>
+        c = rng.standard_normal(cols.shape)
+        back = cy.col2im_cython(c, *shape, k, k, pad, stride)
+        np.testing.assert_allclose(back, im2col.col2im_indices(c, shape, k, k, pad, stride), rtol=1e-12)
+        assert abs(np.sum(cols * c) - np.sum(x * back)) < 1e-9 * np.abs(cols * c).sum()

@@ -1,0 +1,163 @@
+"""EECS 498 A5 box arithmetic: grid, anchors, proposals (closed forms), IoU (vs
+torchvision.ops.box_iou) and NMS (vs torchvision.ops.nms)."""
+import pytest
+import torch
+import torchvision
+
+from dl4cv.testing import course_module
+
+A5 = "eecs498/A5"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors: intra-op threads only add synchronisation (and on a shared CPU, a lot)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def ssd():
+    return course_module(A5, "single_stage_detector")
+
+
+@pytest.fixture(scope="module")
+def helper():
+    return course_module(A5, "a5_helper")
+
+
+def test_generate_grid_closed_form(helper):
+    grid = helper.GenerateGrid(2, w_amap=5, h_amap=3, dtype=torch.float64)
+    assert grid.shape == (2, 3, 5, 2)
+    for i in range(3):
+        for j in range(5):
+            assert grid[1, i, j].tolist() == [j + 0.5, i + 0.5]
+
+
+def test_generate_anchor_closed_form(ssd, helper):
+    anc = torch.tensor([[1., 1], [2, 3], [5, 3]], dtype=torch.float64)
+    grid = helper.GenerateGrid(2, dtype=torch.float64)
+    anchors = ssd.GenerateAnchor(anc, grid)
+    assert anchors.shape == (2, 3, 7, 7, 4)
+    for a, (w, h) in enumerate(anc.tolist()):
+        for i, j in [(0, 0), (3, 6), (6, 2)]:
+            cx, cy = j + 0.5, i + 0.5
+            expected = torch.tensor([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dtype=torch.float64)
+            torch.testing.assert_close(anchors[1, a, i, j], expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["YOLO", "FasterRCNN"])
+def test_generate_proposal_closed_form(ssd, method):
+    g = torch.Generator().manual_seed(1)
+    xy = torch.rand(2, 3, 4, 5, 2, generator=g, dtype=torch.float64) * 7
+    wh = torch.rand(2, 3, 4, 5, 2, generator=g, dtype=torch.float64) * 3 + 0.5
+    anchors = torch.cat([xy, xy + wh], -1)
+    offsets = torch.rand(2, 3, 4, 5, 4, generator=g, dtype=torch.float64) - 0.5
+    props = ssd.GenerateProposal(anchors, offsets, method=method)
+    # element by element, from the formulas
+    for idx in [(0, 0, 0, 0), (1, 2, 3, 4), (0, 1, 2, 3)]:
+        x1, y1, x2, y2 = anchors[idx].tolist()
+        tx, ty, tw, th = offsets[idx].tolist()
+        wa, ha, xa, ya = x2 - x1, y2 - y1, (x1 + x2) / 2, (y1 + y2) / 2
+        if method == "YOLO":
+            xp, yp = xa + tx, ya + ty
+        else:
+            xp, yp = xa + tx * wa, ya + ty * ha
+        import math
+        wp, hp = wa * math.exp(tw), ha * math.exp(th)
+        expected = torch.tensor([xp - wp / 2, yp - hp / 2, xp + wp / 2, yp + hp / 2], dtype=torch.float64)
+        torch.testing.assert_close(props[idx], expected, rtol=0, atol=1e-12)
+    # zero offsets give the anchors back
+    torch.testing.assert_close(ssd.GenerateProposal(anchors, torch.zeros_like(offsets), method), anchors)
+
+
+def test_generate_proposal_bad_method(ssd):
+    with pytest.raises(ValueError):
+        ssd.GenerateProposal(torch.zeros(1, 1, 1, 1, 4), torch.zeros(1, 1, 1, 1, 4), method="SSD")
+
+
+def _random_boxes(n, g, scale=7.0, dtype=torch.float64):
+    xy = torch.rand(n, 2, generator=g, dtype=dtype) * scale
+    wh = torch.rand(n, 2, generator=g, dtype=dtype) * scale / 2 + 0.01
+    return torch.cat([xy, xy + wh], 1)
+
+
+def test_iou_matches_torchvision(ssd):
+    g = torch.Generator().manual_seed(0)
+    B, A, H, W, N = 2, 3, 4, 5, 6
+    props = _random_boxes(B * A * H * W, g).view(B, A, H, W, 4)
+    gt = _random_boxes(B * N, g).view(B, N, 4)
+    bboxes = torch.cat([gt, torch.randint(0, 20, (B, N, 1), generator=g).double()], -1)
+    bboxes[1, 4:] = -1  # padding rows
+    iou = ssd.IoU(props, bboxes)
+    assert iou.shape == (B, A * H * W, N)
+    for b in range(B):
+        ref = torchvision.ops.box_iou(props[b].reshape(-1, 4), gt[b])
+        if b == 1:
+            ref[:, 4:] = 0  # padding boxes have no area -> IoU 0
+        torch.testing.assert_close(iou[b], ref, rtol=1e-12, atol=1e-12)
+    assert torch.isfinite(iou).all()
+
+
+def test_iou_identical_and_disjoint(ssd):
+    p = torch.tensor([[0., 0, 2, 2], [10, 10, 11, 11]]).view(1, 2, 1, 1, 4)
+    b = torch.tensor([[[0., 0, 2, 2, 3]]])
+    assert ssd.IoU(p, b)[0, :, 0].tolist() == [1.0, 0.0]
+
+
+def test_iou_bad_input(ssd):
+    p = torch.tensor([[2., 0, 1, 2]]).view(1, 1, 1, 1, 4)  # x2 < x1
+    b = torch.tensor([[[0., 0, 2, 2, 3]]])
+    with pytest.raises(ValueError, match="x2 < x1"):
+        ssd.IoU(p, b)
+    with pytest.raises(ValueError, match="x2 < x1"):
+        ssd.IoU(b[..., :4].view(1, 1, 1, 1, 4), torch.tensor([[[0., 3, 2, 2, 3]]]))
+    with pytest.raises(ValueError):
+        ssd.IoU(p, torch.zeros(2, 1, 5))  # batch mismatch
+
+
+def _nms_cases():
+    g = torch.Generator().manual_seed(3)
+    cases = []
+    for n, scale, size in [(1, 100, 40), (50, 100, 40), (400, 100, 40), (300, 30, 30)]:
+        xy = torch.rand(n, 2, generator=g) * scale
+        wh = torch.rand(n, 2, generator=g) * size + 1
+        boxes = torch.cat([xy, xy + wh], 1)
+        scores = torch.randint(0, 8, (n,), generator=g).float()       # many ties
+        if n > 10:
+            boxes[n // 2:n // 2 + 4] = boxes[1]                           # identical boxes ...
+            scores[n // 2:n // 2 + 2] = scores[1]                         # ... with tied scores
+        cases.append((boxes, scores))
+    return cases
+
+
+def test_nms_crowded_matches_torchvision(ssd):
+    # most pairs overlap: exercises the greedy-loop branch (more than 1024 x-overlaps per box)
+    g = torch.Generator().manual_seed(4)
+    boxes = torch.rand(1100, 4, generator=g) * 20
+    boxes[:, 2:] += boxes[:, :2] + 30
+    scores = torch.rand(1100, generator=g)
+    assert torch.equal(ssd.nms(boxes, scores, 0.5), torchvision.ops.nms(boxes, scores, 0.5))
+
+
+@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("thresh", [0.0, 0.3, 0.7])
+def test_nms_matches_torchvision(ssd, case, thresh):
+    boxes, scores = _nms_cases()[case]
+    ours = ssd.nms(boxes, scores, thresh)
+    ref = torchvision.ops.nms(boxes, scores, thresh)
+    assert ours.dtype == torch.long
+    assert torch.equal(ours, ref)
+
+
+def test_nms_topk_empty_and_bad_input(ssd):
+    boxes, scores = _nms_cases()[2]
+    torch.testing.assert_close(ssd.nms(boxes, scores, 0.5, topk=7), torchvision.ops.nms(boxes, scores, 0.5)[:7])
+    empty = ssd.nms(torch.zeros(0, 4), torch.zeros(0), 0.5)
+    assert empty.shape == (0,) and empty.dtype == torch.long
+    with pytest.raises(ValueError, match="x2 < x1"):
+        ssd.nms(torch.tensor([[0., 0, 1, 1], [3, 0, 2, 1]]), torch.tensor([0.5, 0.4]))
+    with pytest.raises(ValueError):
+        ssd.nms(torch.zeros(3, 4), torch.zeros(2))

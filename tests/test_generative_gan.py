@@ -1,0 +1,185 @@
+"""GANs of CS231n A3 (cs231n/gan_pytorch.py) and EECS A6 (gan.py), tested together: every
+test runs on both course modules. References: closed forms in float64 numpy and
+torch.nn.functional.binary_cross_entropy_with_logits."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dl4cv.testing import course_module
+
+MODULES = {"cs231n": ("cs231n/assignment3", "cs231n.gan_pytorch"), "eecs": ("eecs498/A6", "gan")}
+
+
+@pytest.fixture(params=sorted(MODULES))
+def gan(request):
+    return course_module(*MODULES[request.param])
+
+
+def log_sigmoid(s):
+    """log(sigmoid(s)) in float64, stable for large |s|."""
+    return -np.logaddexp(0.0, -s)
+
+
+def logits(n=64, scale=3.0, extreme=True):
+    x = torch.randn(n, 1, dtype=torch.float64) * scale
+    if extreme:  # a naive sigmoid/log would give inf/nan here
+        x[:4, 0] = torch.tensor([80.0, -80.0, 500.0, -500.0], dtype=torch.float64)
+    return x
+
+
+def test_discriminator_loss_closed_form(gan):
+    real, fake = logits(), logits()
+    loss = gan.discriminator_loss(real, fake)
+    r, f = real.numpy().ravel(), fake.numpy().ravel()
+    expected = -log_sigmoid(r).mean() - log_sigmoid(-f).mean()  # 1 - sigmoid(f) = sigmoid(-f)
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    assert abs(loss.item() - expected) < 1e-10 * max(1.0, abs(expected))
+    ref = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + \
+        F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_generator_loss_closed_form(gan):
+    fake = logits()
+    loss = gan.generator_loss(fake)
+    expected = -log_sigmoid(fake.numpy().ravel()).mean()
+    assert abs(loss.item() - expected) < 1e-10 * max(1.0, abs(expected))
+    torch.testing.assert_close(loss, F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake)),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_loss_gradients_closed_form(gan):
+    """d/ds of mean BCE: (sigmoid(s) - target) / N."""
+    real, fake = logits(extreme=False).requires_grad_(), logits(extreme=False).requires_grad_()
+    gan.discriminator_loss(real, fake).backward()
+    n = real.shape[0]
+    torch.testing.assert_close(real.grad, (torch.sigmoid(real.detach()) - 1) / n, rtol=1e-10, atol=1e-14)
+    torch.testing.assert_close(fake.grad, torch.sigmoid(fake.detach()) / n, rtol=1e-10, atol=1e-14)
+    g = logits(extreme=False).requires_grad_()
+    gan.generator_loss(g).backward()
+    torch.testing.assert_close(g.grad, (torch.sigmoid(g.detach()) - 1) / n, rtol=1e-10, atol=1e-14)
+
+
+def test_ls_losses_closed_form(gan):
+    real, fake = logits(extreme=False).numpy(), logits(extreme=False).numpy()
+    d = gan.ls_discriminator_loss(torch.from_numpy(real), torch.from_numpy(fake)).item()
+    g = gan.ls_generator_loss(torch.from_numpy(fake)).item()
+    assert abs(d - (0.5 * np.mean((real - 1) ** 2) + 0.5 * np.mean(fake ** 2))) < 1e-12
+    assert abs(g - 0.5 * np.mean((fake - 1) ** 2)) < 1e-12
+    # Known values: perfect discriminator -> 0; all scores 0 -> 0.5 / 0.5.
+    ones, zeros = torch.ones(5, 1), torch.zeros(5, 1)
+    assert gan.ls_discriminator_loss(ones, zeros).item() == 0.0
+    assert gan.ls_discriminator_loss(zeros, zeros).item() == pytest.approx(0.5)
+    assert gan.ls_generator_loss(zeros).item() == pytest.approx(0.5)
+
+
+def test_cs231n_bce_loss_matches_torch():
+    gan = course_module(*MODULES["cs231n"])
+    s = torch.randn(1000, dtype=torch.float64) * 10
+    s[:2] = torch.tensor([1e4, -1e4], dtype=torch.float64)
+    t = (torch.rand(1000) > 0.5).double()
+    ours = gan.bce_loss(s, t)
+    torch.testing.assert_close(ours, F.binary_cross_entropy_with_logits(s, t), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError):
+        gan.bce_loss(s, t[:10])
+
+
+def test_sample_noise_distribution(gan):
+    z = gan.sample_noise(4000, 96)
+    assert z.shape == (4000, 96) and z.dtype == torch.float32
+    assert z.min() >= -1 and z.max() <= 1
+    # Uniform(-1, 1): mean 0, variance 1/3. 384,000 draws: standard errors 9.3e-4 (mean) and
+    # 4.8e-4 (variance, sqrt(4/45 / n)); tolerance 5 standard errors.
+    assert abs(z.double().mean().item()) < 5 * 9.3e-4
+    assert abs(z.double().var().item() - 1 / 3) < 5 * 4.8e-4
+    assert len(torch.unique(z)) > 0.95 * z.numel()  # float32 draws collide a little
+    with pytest.raises(ValueError):
+        gan.sample_noise(0, 96)
+
+
+def test_sample_noise_course_extras():
+    cs = course_module(*MODULES["cs231n"])
+    torch.testing.assert_close(cs.sample_noise(3, 5, seed=7), cs.sample_noise(3, 5, seed=7))
+    ee = course_module(*MODULES["eecs"])
+    assert ee.sample_noise(2, 3, dtype=torch.float64).dtype == torch.float64
+
+
+def _count(layers):
+    """Parameters of Linear/Conv layers (weights + biases) and BatchNorm (gamma, beta)."""
+    total = 0
+    for kind, *dims in layers:
+        if kind == "linear":
+            total += dims[0] * dims[1] + dims[1]
+        elif kind == "conv":  # in, out, kernel
+            total += dims[0] * dims[1] * dims[2] ** 2 + dims[1]
+        elif kind == "bn":
+            total += 2 * dims[0]
+    return total
+
+
+def test_model_shapes_and_parameter_counts(gan):
+    z = gan.sample_noise(6, 96)
+    D, G = gan.discriminator(), gan.generator(96)
+    assert sum(p.numel() for p in D.parameters()) == _count([("linear", 784, 256), ("linear", 256, 256), ("linear", 256, 1)])
+    assert sum(p.numel() for p in G.parameters()) == _count([("linear", 96, 1024), ("linear", 1024, 1024), ("linear", 1024, 784)])
+    x = G(z)
+    assert x.shape == (6, 784) and x.min() >= -1 and x.max() <= 1
+    assert D(x).shape == (6, 1) and D(x.view(6, 1, 28, 28)).shape == (6, 1)
+
+    DC = gan.build_dc_classifier()
+    GC = gan.build_dc_generator(96)
+    assert sum(p.numel() for p in DC.parameters()) == _count([("conv", 1, 32, 5), ("conv", 32, 64, 5), ("linear", 1024, 1024), ("linear", 1024, 1)])
+    assert sum(p.numel() for p in GC.parameters()) == _count([
+        ("linear", 96, 1024), ("bn", 1024), ("linear", 1024, 6272), ("bn", 6272),
+        ("conv", 128, 64, 4), ("bn", 64), ("conv", 64, 1, 4)])
+    x = GC(z)
+    assert x.shape == (6, 784) and x.min() >= -1 and x.max() <= 1
+    assert DC(x).shape == (6, 1) and DC(x.view(6, 1, 28, 28)).shape == (6, 1)
+
+
+def test_bad_input(gan):
+    with pytest.raises(ValueError, match="32"):
+        gan.build_dc_classifier()(torch.zeros(4, 1, 32, 32))
+    with pytest.raises(ValueError):
+        gan.generator(0)
+    with pytest.raises(ValueError):
+        gan.build_dc_generator(0)
+    with pytest.raises(ValueError):
+        gan.ls_discriminator_loss(torch.zeros(4, 1), torch.zeros(5, 1))
+
+
+def test_get_optimizer(gan):
+    opt = gan.get_optimizer(gan.discriminator())
+    assert isinstance(opt, torch.optim.Adam)
+    group = opt.param_groups[0]
+    assert group["lr"] == 1e-3 and tuple(group["betas"]) == (0.5, 0.999)
+
+
+def _tiny_loader(n=96, batch=32, size=28):
+    from torch.utils.data import DataLoader, TensorDataset
+    x = torch.rand(n, 1, size, size)
+    return DataLoader(TensorDataset(x, torch.zeros(n)), batch_size=batch, drop_last=True)
+
+
+def test_run_a_gan_trains_and_writes_gif(gan, tmp_path):
+    D, G = gan.discriminator(), gan.generator()
+    hist = {}
+    images = gan.run_a_gan(D, G, gan.get_optimizer(D), gan.get_optimizer(G), gan.ls_discriminator_loss,
+                           gan.ls_generator_loss, _tiny_loader(), show_every=2, batch_size=32,
+                           num_epochs=2, gif_path=tmp_path / "g.gif", frame_every=2, history=hist,
+                           verbose=False)
+    assert hist["iterations"] == 6 and len(images) == 3 and images[0].shape == (16, 784)
+    assert np.isfinite(hist["d_losses"]).all() and np.isfinite(hist["g_losses"]).all()
+    from PIL import Image
+    with Image.open(tmp_path / "g.gif") as im:
+        assert im.n_frames == len(hist["frames"]) >= 3
+    # The generator's parameters moved.
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
+
+
+def test_run_a_gan_rejects_wrong_image_size(gan):
+    D, G = gan.discriminator(), gan.generator()
+    with pytest.raises(ValueError, match="28"):
+        gan.run_a_gan(D, G, gan.get_optimizer(D), gan.get_optimizer(G), gan.discriminator_loss,
+                      gan.generator_loss, _tiny_loader(size=32), batch_size=32, num_epochs=1, verbose=False)
