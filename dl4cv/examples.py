@@ -258,13 +258,14 @@ def make_captioning(out: Path, progress=True) -> List[Path]:
                                            plot=False)
     model.eval()
     out_caps, weights = model.sample(images[:2])
-    panels = []
-    for i in range(2):
+    rows = []
+    for i in range(2):              # one row per caption: each word over its attention map
         tokens = helper.decode_captions(out_caps[i].cpu(), vocab["idx_to_token"]).split()
-        for j, token in enumerate(tokens):
-            panel = helper.attention_visualizer(images[i], weights[i][j], token)
-            panels.append(torch.from_numpy(panel).permute(2, 0, 1).float())
-    grid = make_grid(panels, nrow=8, pad_value=1.0)
+        rows.append([torch.from_numpy(helper.attention_visualizer(images[i], weights[i][j], tok))
+                     .permute(2, 0, 1).float() for j, tok in enumerate(tokens)])
+    ncols = max(len(r) for r in rows)
+    panels = [p for r in rows for p in r + [torch.ones_like(r[0])] * (ncols - len(r))]
+    grid = make_grid(panels, nrow=ncols, pad_value=1.0)
     arr = (grid.permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
     arr = np.repeat(np.repeat(arr, 2, 0), 2, 1)      # 112 px images: show them at 2x
     caption = (f"Captioning with attention (EECS 498 A4 attention LSTM, `attention_visualizer`): "
