@@ -44,6 +44,13 @@ test: data
 bench: data
 	$(PY) -m dl4cv.bench
 
+release: $(VENV)/.installed
+	$(PY) -m dl4cv.release
+
+grade: $(VENV)/.installed data
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/assignment_folder [ASSIGNMENT=cs231n/assignment2]"; exit 2; }
+	$(PY) -m dl4cv.grader "$(SUBMISSION)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
 clean:
 	rm -rf build
 

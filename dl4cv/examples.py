@@ -123,6 +123,7 @@ def make_class_visualization(out: Path, progress=True) -> List[Path]:
 # ----------------------------------------------------------------------------------------
 # 2. GAN GIFs (EECS 498 A6)
 # ----------------------------------------------------------------------------------------
+TOP_K = 3
 GAN_ITERS = {"vanilla_gan": 1500, "dcgan": 400}
 
 
@@ -304,7 +305,7 @@ def make_detection(out: Path, progress=True) -> List[Path]:
     train_feats = h.CachedFeatureLoader(frozen, train_loader, progress=progress)
     val_feats = h.CachedFeatureLoader(frozen, val_loader, shuffle=False, progress=False)
     detector.feat_extractor = torch.nn.Identity()
-    epochs = 60
+    epochs = 150
     h.DetectionSolver(detector, train_feats, learning_rate=1e-3, optimizer="adam",
                       weight_decay=1e-4, num_epochs=epochs, show_plot=False, progress=progress)
     val_map = h.DetectionInference(detector, val_feats, thresh=0.5, nms_thresh=0.3)["mAP"]
@@ -320,16 +321,17 @@ def make_detection(out: Path, progress=True) -> List[Path]:
     images, boxes, w_b, h_b, _ = next(iter(vis_loader))
     with torch.no_grad():
         props, confs, classes = detector.inference(images, thresh=0.5, nms_thresh=0.3)
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.9), dpi=90)
     for i, ax in enumerate(axes):
         im, _ = dataset[i]
         p = h.coord_trans(props[i].cpu().unsqueeze(0), w_b[i:i + 1], h_b[i:i + 1], mode="a2p")[0]
         valid = boxes[i][:, 0] != -1
-        h.detection_visualizer(im, h.idx_to_class, boxes[i][valid],
-                               torch.cat([p, classes[i].float(), confs[i]], 1), ax=ax)
+        pred = torch.cat([p, classes[i].float(), confs[i]], 1)
+        pred = pred[pred[:, 5].argsort(descending=True)[:TOP_K]]   # the most confident only
+        h.detection_visualizer(im, h.idx_to_class, boxes[i][valid], pred, ax=ax)
     fig.tight_layout()
     caption = (f"Detection (EECS 498 A5 single-stage YOLO-style detector, `detection_visualizer`): "
-               f"green = ground truth, red = detections (score >= 0.5, NMS 0.3) on "
+               f"green = ground truth, red = the {TOP_K} most confident detections (NMS 0.3) on "
                f"{'held-out validation' if use_val else 'TRAINING'} images of the project's "
                f"synthetic VOC-format set ({len(train_set)} train / {len(val_set)} val images of "
                f"CIFAR-10 objects pasted on backgrounds, dl4cv.synthetic_voc); heads trained "

@@ -75,14 +75,6 @@ def extract_figures(nb):
     return headline, checks, data
 
 
-class NotebookTimeout(Exception):
-    pass
-
-
-def _alarm(signum, frame):
-    raise NotebookTimeout("notebook ran past its --nb-timeout")
-
-
 def _describe_failure(nb_rel, nb, error):
     """One short block: notebook, cell number and source head, the error's last lines."""
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -124,13 +116,25 @@ def execute_one(nb_path: str, out_dir: str, timeout: int, threads: int, env: dic
                             resources={"metadata": {"path": str(nb_path.parent)}})
     start = time.perf_counter()
     status, failure = "ok", None
+    timed_out = []
+
+    def kill_kernel(signum, frame):
+        # Killing the kernel (not raising here, inside nbclient's event loop) makes nbclient
+        # fail the running cell with DeadKernelError and clean up normally.
+        timed_out.append(True)
+        process = getattr(getattr(client.km, "provisioner", None), "process", None)
+        if process is not None:
+            process.kill()
+
     if nb_timeout:
-        signal.signal(signal.SIGALRM, _alarm)
+        signal.signal(signal.SIGALRM, kill_kernel)
         signal.alarm(nb_timeout)
     try:
         client.execute()
     except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the run
         status, failure = "failed", _describe_failure(rel, nb, e)
+        if timed_out:
+            failure = f"FAILED {rel}: ran past --nb-timeout ({nb_timeout} s); killed"
     finally:
         signal.alarm(0)
     runtime = time.perf_counter() - start
