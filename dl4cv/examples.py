@@ -185,10 +185,9 @@ def make_style_transfer(out: Path, progress=True) -> List[Path]:
     gap = np.full((h, 6, 3), 255, np.uint8)
     panel = np.concatenate([fit(load_image(content)), gap, fit(load_image(style)), gap, result], 1)
     caption = (f"Style transfer (CS231n A3 `style_transfer`): content `tubingen.jpg`, style "
-               f"`starry_night.jpg`, result; {iters} Adam steps at {size} px on the features of "
-               f"the {name}"
-               + (" (no pretrained ImageNet weights here: the project's fallback, trained on the "
-                  "CIFAR-10 mirror subset)" if fallback else "") + ".")
+               f"`starry_night.jpg`, result; {iters} Adam steps at {size} px; feature network: "
+               f"{name}" + (" (the project's fallback, trained on the CIFAR-10 mirror subset, "
+                            "so the style is only faintly transferred)" if fallback else "") + ".")
     return [_save_png(panel, out / "style_transfer.png", caption)]
 
 
