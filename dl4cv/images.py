@@ -92,3 +92,25 @@ def save_gif(frames, path, fps=8, max_side=None):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
     return Path(path)
+
+
+def visualize_grid(Xs, ubound=255.0, padding=1):
+    """Tile N images into a square-ish grid, each rescaled on its own to [0, ubound].
+
+    Xs: (N, H, W, C); `padding` blank pixels separate neighbours. Returns (Hg, Wg, C) float64.
+    (The CS231n `vis_utils.visualize_grid`, shared by assignments 1 and 2.)
+    """
+    Xs = np.asarray(Xs, dtype=np.float64)
+    if Xs.ndim != 4:
+        raise ValueError(f"visualize_grid: Xs must be (N, H, W, C), got shape {Xs.shape}")
+    n, h, w, c = Xs.shape
+    grid_size = int(np.ceil(np.sqrt(n)))
+    grid = np.zeros((h * grid_size + padding * (grid_size - 1),
+                     w * grid_size + padding * (grid_size - 1), c))
+    for idx in range(n):
+        r, col = divmod(idx, grid_size)
+        img = Xs[idx]
+        low, high = img.min(), img.max()
+        y0, x0 = r * (h + padding), col * (w + padding)
+        grid[y0:y0 + h, x0:x0 + w] = ubound * (img - low) / max(high - low, 1e-12)
+    return grid

@@ -4,14 +4,14 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 os.environ.setdefault("DL4CV_SMOKE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # One torch thread per xdist worker: the workers already use every core.
-    import torch
-    torch.set_num_threads(1)
+# One torch thread per test process: the tests use small tensors, where intra-op threads only
+# add synchronisation, and under xdist the workers already use every core.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

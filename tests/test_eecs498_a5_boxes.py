@@ -9,15 +9,6 @@ from dl4cv.testing import course_module
 A5 = "eecs498/A5"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: intra-op threads only add synchronisation (and on a shared CPU, a lot)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def ssd():
     return course_module(A5, "single_stage_detector")

@@ -7,15 +7,6 @@ from dl4cv.synthetic_voc import write_synthetic_voc
 from dl4cv.testing import course_module
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: intra-op threads only add synchronisation (and on a shared CPU, a lot)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def helper():
     return course_module("eecs498/A5", "a5_helper")

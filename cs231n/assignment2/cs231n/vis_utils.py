@@ -4,28 +4,7 @@ from math import ceil, sqrt
 
 import numpy as np
 
-
-def visualize_grid(Xs, ubound=255.0, padding=1):
-    """Tile N images of shape (H, W, C) into a square-ish grid.
-
-    Each image is rescaled independently to [0, ubound]; `padding` blank pixels separate
-    neighbours. Xs: (N, H, W, C). Returns an (Hg, Wg, C) array.
-    """
-    Xs = np.asarray(Xs)
-    if Xs.ndim != 4:
-        raise ValueError(f"visualize_grid: Xs must be (N, H, W, C), got {Xs.shape}")
-    N, H, W, C = Xs.shape
-    grid_size = int(ceil(sqrt(N)))
-    grid_height = H * grid_size + padding * (grid_size - 1)
-    grid_width = W * grid_size + padding * (grid_size - 1)
-    grid = np.zeros((grid_height, grid_width, C))
-    for idx in range(N):
-        r, c = divmod(idx, grid_size)
-        img = Xs[idx]
-        low, high = np.min(img), np.max(img)
-        y0, x0 = r * (H + padding), c * (W + padding)
-        grid[y0:y0 + H, x0:x0 + W] = ubound * (img - low) / max(high - low, 1e-12)
-    return grid
+from dl4cv.images import visualize_grid  # noqa: F401  (shared with assignment 1)
 
 
 def vis_grid(Xs):
