@@ -1,0 +1,23 @@
+"""The README's results table is generated, not typed: it must equal what dl4cv.results
+renders from the committed snapshot (examples/results.json) of a `make run` / `make bench`."""
+import json
+
+from dl4cv import results
+
+
+def test_readme_table_matches_the_snapshot():
+    snapshot = json.loads(results.SNAPSHOT.read_text())
+    assert snapshot["notebooks"], "the snapshot lists no notebook"
+    assert results.readme_section(results.README.read_text()) == results.render(snapshot)
+
+
+def test_render_reports_every_figure_with_its_data_and_command():
+    snap = {"notebooks": [{"notebook": "cs231n/assignment1/knn.ipynb", "status": "ok", "mode": "full",
+                           "device": "cuda", "data": ["CIFAR-10 full: 50,000 train / 10,000 test images"],
+                           "headline": {"best k": "10", "test accuracy": "0.282"}}],
+            "bench": [{"name": "nms", "ratio": 0.5, "min_ratio": 0.3, "pass": True, "items_per_s": None}],
+            "bench_meta": {"machine": "x86_64, 2 CPUs", "torch": "2.14.1"}}
+    table = results.render(snap)
+    rows = [l for l in table.splitlines() if l.startswith("| `cs231n")]
+    assert len(rows) == 2 and all("FULL=1" in r and "CIFAR-10 full" in r and "full, cuda" in r for r in rows)
+    assert "| nms | 0.50x | >= 0.3x |" in table
