@@ -65,9 +65,10 @@ def readme_section(text: str) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="dl4cv.results")
     parser.add_argument("--update", action="store_true")
+    parser.add_argument("--build", default=None, help="where report.json/bench.json are (default build/)")
     args = parser.parse_args(argv)
     if args.update:
-        snap = snapshot_from_build(build_dir())
+        snap = snapshot_from_build(Path(args.build) if args.build else build_dir())
         SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
         text = README.read_text()
         head, rest = text.split(START, 1)
