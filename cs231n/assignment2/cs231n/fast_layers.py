@@ -165,12 +165,15 @@ def max_pool_backward_reshape(dout, cache):
     x, out, pool_param = cache
     ph, pw = pool_param["pool_height"], pool_param["pool_width"]
     dx = np.empty(x.shape, dtype=np.result_type(x, dout))  # every entry written below
-    remaining = dout  # gradient of each window not yet routed to an entry
+    free = np.ones(out.shape, dtype=bool)  # windows whose gradient is not yet routed
+    hit = np.empty(out.shape, dtype=bool)
     for a in range(ph):
         for b in range(pw):
-            hit = x[:, :, a::ph, b::pw] == out
-            dx[:, :, a::ph, b::pw] = np.where(hit, remaining, 0)
-            remaining = np.where(hit, 0, remaining)
+            # In-place boolean masks: no float temporaries, so each pass reads x once.
+            np.equal(x[:, :, a::ph, b::pw], out, out=hit)
+            hit &= free
+            np.multiply(dout, hit, out=dx[:, :, a::ph, b::pw])
+            free &= ~hit
     return dx
 
 
