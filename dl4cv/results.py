@@ -35,14 +35,13 @@ def snapshot_from_build(build: Path) -> dict:
 
 
 def render(snap: dict) -> str:
-    lines = ["| notebook | figure | value | measured on | mode, device | reproduce |", "|---|---|---|---|---|---|"]
+    lines = ["| notebook | headline figures | measured on | mode, device | reproduce |", "|---|---|---|---|---|"]
     for e in snap["notebooks"]:
         flag = " FULL=1" if e["mode"] == "full" else ""
         cmd = f"`make run NB={e['notebook']}{flag}`"
         data = "; ".join(e.get("data") or []) or "see notebook"
-        figures = list((e.get("headline") or {}).items()) or [("status", e["status"])]
-        for name, value in figures:
-            lines.append(f"| `{e['notebook']}` | {name} | {value} | {data} | {e['mode']}, {e['device']} | {cmd} |")
+        figures = "; ".join(f"{k} = {v}" for k, v in (e.get("headline") or {}).items()) or e["status"]
+        lines.append(f"| `{e['notebook']}` | {figures} | {data} | {e['mode']}, {e['device']} | {cmd} |")
     if snap.get("bench"):
         meta = snap["bench_meta"] or {}
         lines += ["", f"Benchmarks (`make bench`, {meta.get('machine', '?')}, torch {meta.get('torch', '?')}): "
@@ -69,7 +68,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.update:
         snap = snapshot_from_build(Path(args.build) if args.build else build_dir())
-        SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
+        SNAPSHOT.write_text(json.dumps(snap, indent=1) + "\n")
         text = README.read_text()
         head, rest = text.split(START, 1)
         tail = rest.split(END, 1)[1]
