@@ -18,13 +18,19 @@ from dl4cv.paths import REPO_ROOT
 HEADER_RE = re.compile(r"^# %%(?P<md> \[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))?\s*$")
 
 
-def colab_cell_source(folder: Path) -> str:
+def _course_location(folder: Path):
+    """(path of the folder relative to the repository, get_datasets.sh group)."""
     try:
         rel = folder.resolve().relative_to(REPO_ROOT).as_posix()
         course, assignment = rel.split("/")[:2]
     except ValueError:  # a notebook outside the repository (tests, scratch): no course folder
         rel, course, assignment = ".", "all", ""
     group = f"{course}-{assignment.replace('assignment', 'a').lower()}" if assignment else ""
+    return rel, group
+
+
+def colab_cell_source(folder: Path) -> str:
+    rel, group = _course_location(folder)
     return f'''# Colab set-up: clone this repository, install it and fetch the data. Does nothing elsewhere.
 import os, subprocess, sys
 if "google.colab" in sys.modules:
@@ -34,6 +40,28 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/dl4cv"], check=True)
     subprocess.run(["/content/dl4cv/get_datasets.sh", "{group}"], cwd="/content/dl4cv")
     os.chdir("/content/dl4cv/{rel}")'''
+
+
+COLAB_LOCATION_RE = re.compile(r'get_datasets\.sh", "(?P<group>[^"]*)"\].*?os\.chdir\("/content/dl4cv/(?P<rel>[^"]*)"\)', re.S)
+
+
+def student_colab_cell_source(solution_cell_source: str):
+    """The student release's Colab cell: the solutions repository must not be cloned, so it
+    installs the release the student unzipped on Google Drive and works in that copy.
+    Returns None if `solution_cell_source` is not a cell written by colab_cell_source."""
+    m = COLAB_LOCATION_RE.search(solution_cell_source)
+    if m is None:
+        return None
+    return f'''# Colab set-up: mount Google Drive, install the release you unzipped there (set DL4CV_RELEASE
+# if it is not MyDrive/dl4cv), fetch the data and work in your copy. Does nothing elsewhere.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    from google.colab import drive
+    drive.mount("/content/drive")
+    root = os.environ.get("DL4CV_RELEASE", "/content/drive/MyDrive/dl4cv")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", root], check=True)
+    subprocess.run([os.path.join(root, "get_datasets.sh"), "{m['group']}"], cwd=root)
+    os.chdir(os.path.join(root, "{m['rel']}"))'''
 
 
 def parse_percent(text: str):

@@ -282,6 +282,9 @@ def stub_notebook(nb, rel, only=None, clear=True):
             cell.source = stub_cell_source(cell.source, _cell_label(cell, index), rel)
         elif cell.cell_type == "markdown" and "answer" in tags:
             cell.source = ANSWER_STUB
+        elif "colab-setup" in tags:
+            from dl4cv.nbbuild import student_colab_cell_source
+            cell.source = student_colab_cell_source(cell.source) or cell.source
         if clear and cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

@@ -90,3 +90,15 @@ def test_released_modules_import(built, tmp_path):
     res = subprocess.run([sys.executable, "-c", script, str(built.out), *ASSIGNMENTS], env=env,
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert res.stdout.strip().endswith("ALL IMPORTED"), res.stdout + res.stderr[-2000:]
+
+
+def test_released_notebooks_set_up_colab_from_the_students_copy(built):
+    import json
+    for a in ASSIGNMENTS:
+        for nb_path in sorted((built.out / a).glob("*.ipynb")):
+            first = json.loads(nb_path.read_text())["cells"][0]
+            src = "".join(first["source"])
+            assert "colab-setup" in first["metadata"].get("tags", []), nb_path
+            # never the solutions repository; the student's own folder on Drive instead
+            assert '"clone"' not in src and "drive.mount" in src, nb_path
+            assert f'os.chdir(os.path.join(root, "{a}"))' in src, nb_path
