@@ -11,10 +11,34 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 from dl4cv.images import image_grid, save_gif
 
 IMAGE_SHAPE = (1, 28, 28)
+
+
+class Flatten(nn.Module):
+    """(N, C, H, W) -> (N, C*H*W). Used by both courses' GAN modules (course-given code)."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1)
+
+
+class Unflatten(nn.Module):
+    """(N, C*H*W) -> (N, C, H, W); N=-1 infers the batch size. A ValueError names the shapes
+    when the input cannot hold images of size (C, H, W)."""
+
+    def __init__(self, N=-1, C=128, H=7, W=7):
+        super().__init__()
+        self.N, self.C, self.H, self.W = N, C, H, W
+
+    def forward(self, x):
+        per_image = self.C * self.H * self.W
+        if x.dim() == 0 or x[0].numel() != per_image:
+            raise ValueError(f"Unflatten expects {per_image} values per image "
+                             f"({self.C}x{self.H}x{self.W}), got input of shape {tuple(x.shape)}")
+        return x.reshape(self.N, self.C, self.H, self.W)
 
 
 def mnist_gan_images(num_images=None, verbose=True) -> torch.Tensor:

@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 from torch.nn import init
 
+from dl4cv.gan_tools import Flatten, Unflatten  # noqa: F401  (course names, shared by both courses)
+
 
 def hello_helper():
     print("Hello from a6_helper.py!")
@@ -65,29 +67,6 @@ def initialize_weights(m):
     """Xavier-uniform weights for linear and transposed-conv layers."""
     if isinstance(m, (nn.Linear, nn.ConvTranspose2d)):
         init.xavier_uniform_(m.weight.data)
-
-
-class Flatten(nn.Module):
-    """(N, ...) -> (N, prod(...))."""
-
-    def forward(self, x):
-        return x.reshape(x.shape[0], -1)
-
-
-class Unflatten(nn.Module):
-    """(N, C*H*W) -> (N, C, H, W) (N=-1 infers it); ValueError names the shapes when the
-    input does not hold C*H*W values per image."""
-
-    def __init__(self, N=-1, C=128, H=7, W=7):
-        super().__init__()
-        self.N, self.C, self.H, self.W = N, C, H, W
-
-    def forward(self, x):
-        per_image = self.C * self.H * self.W
-        if x.dim() == 0 or x[0].numel() != per_image:
-            raise ValueError(f"expected {per_image} values per image ({self.C}x{self.H}x{self.W}), "
-                             f"got input of shape {tuple(x.shape)}")
-        return x.reshape(self.N, self.C, self.H, self.W)
 
 
 def train_vae(epoch, model, train_loader, cond=False, optimizer=None, verbose=True):

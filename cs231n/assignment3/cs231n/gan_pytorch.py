@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 import torch.optim as optim
 from torch.nn import init
+
+from dl4cv.gan_tools import Flatten, Unflatten  # noqa: F401  (course names, shared by both courses)
 from torch.utils.data import sampler
 
 NOISE_DIM = 96
@@ -35,29 +37,6 @@ def sample_noise(batch_size, dim, seed=None):
     # *****START OF YOUR CODE*****
     return torch.rand(batch_size, dim) * 2 - 1
     # *****END OF YOUR CODE*****
-
-
-class Flatten(nn.Module):
-    """(N, C, H, W) -> (N, C*H*W)."""
-
-    def forward(self, x):
-        return x.reshape(x.shape[0], -1)
-
-
-class Unflatten(nn.Module):
-    """(N, C*H*W) -> (N, C, H, W); N=-1 infers the batch size. A ValueError names the shapes
-    when the input cannot hold images of size (C, H, W)."""
-
-    def __init__(self, N=-1, C=128, H=7, W=7):
-        super().__init__()
-        self.N, self.C, self.H, self.W = N, C, H, W
-
-    def forward(self, x):
-        per_image = self.C * self.H * self.W
-        if x.dim() == 0 or x[0].numel() != per_image:
-            raise ValueError(f"Unflatten expects {per_image} values per image "
-                             f"({self.C}x{self.H}x{self.W}), got input of shape {tuple(x.shape)}")
-        return x.reshape(self.N, self.C, self.H, self.W)
 
 
 def initialize_weights(m):
