@@ -13,7 +13,8 @@ The function returns (ours, reference): zero-argument callables; reference may b
 plain timing. `items=N` reports N / median time as items per second (e.g. images/s).
 `ratio` = reference time / our time (our throughput relative to the reference); a case with
 `min_ratio` fails when ratio < min_ratio. Timing is pyperf-style: warm-up calls, then
-`repeats` timed runs of `inner` calls each, median reported.
+`repeats` timed blocks of `inner` calls each, ours and the reference alternating; medians
+reported, and the ratio is the median of the per-round ratios.
 
     python -m dl4cv.bench [benchmarks/bench_x.py ...] [--filter TEXT] [--quick]
 """
@@ -52,29 +53,51 @@ def case(name, min_ratio=None, items=None, repeats=7, warmup=2, notes=""):
     return register
 
 
-def time_call(fn, repeats=7, warmup=2):
-    """Median seconds of one call, after `warmup` untimed calls; short calls are batched."""
+def _inner_count(fn, warmup):
+    """Warm `fn` up, then pick how many calls make one timed block of about 50 ms."""
     for _ in range(warmup):
         fn()
     t0 = time.perf_counter()
     fn()
     once = time.perf_counter() - t0
-    inner = max(1, int(0.05 / once)) if once > 0 else 1000
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t0) / inner)
-    return statistics.median(samples)
+    return max(1, int(0.05 / once)) if once > 0 else 1000
+
+
+def _block(fn, inner):
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - t0) / inner
+
+
+def time_call(fn, repeats=7, warmup=2):
+    """Median seconds of one call, after `warmup` untimed calls; short calls are batched."""
+    inner = _inner_count(fn, warmup)
+    return statistics.median(_block(fn, inner) for _ in range(repeats))
+
+
+def time_pair(ours, reference, repeats=7, warmup=2):
+    """(our median s, reference median s, ratio): blocks of the two alternate, and the ratio
+    is the median of the per-round ratios, so a load spike on a shared machine hits both
+    sides of a round instead of one side of the whole comparison."""
+    inner_ours, inner_ref = _inner_count(ours, warmup), _inner_count(reference, warmup)
+    t_ours, t_ref = [], []
+    for i in range(repeats):
+        # alternate which side goes first so neither always runs on a warmer cache
+        pair = [(ours, inner_ours, t_ours), (reference, inner_ref, t_ref)]
+        for fn, inner, out in (pair if i % 2 == 0 else pair[::-1]):
+            out.append(_block(fn, inner))
+    ratio = statistics.median(r / o for o, r in zip(t_ours, t_ref))
+    return statistics.median(t_ours), statistics.median(t_ref), ratio
 
 
 def run_case(c: Case, quick=False):
     repeats, warmup = (3, 1) if quick else (c.repeats, c.warmup)
     ours, reference = c.make()
-    t_ours = time_call(ours, repeats, warmup)
-    t_ref = time_call(reference, repeats, warmup) if reference is not None else None
-    ratio = (t_ref / t_ours) if t_ref else None
+    if reference is None:
+        t_ours, t_ref, ratio = time_call(ours, repeats, warmup), None, None
+    else:
+        t_ours, t_ref, ratio = time_pair(ours, reference, repeats, warmup)
     ok = None if c.min_ratio is None or ratio is None else ratio >= c.min_ratio
     return {"name": c.name, "source": c.source, "ours_s": t_ours, "reference_s": t_ref,
             "ratio": ratio, "min_ratio": c.min_ratio, "pass": ok, "notes": c.notes,

@@ -59,7 +59,9 @@ def conv_backward_im2col(dout, cache):
     F, _, HH, WW = w.shape
     db = dout.sum(axis=(0, 2, 3))
     dout_r = dout.transpose(1, 2, 3, 0).reshape(F, -1)  # columns ordered (Ho, Wo, N)
-    dw = (dout_r @ x_cols.T).reshape(w.shape)
+    # (x_cols @ dout_r.T).T, not dout_r @ x_cols.T: the same product, but OpenBLAS is about
+    # twice as fast when the long (N*Ho*Wo) dimension is the rows of a contiguous operand
+    dw = (x_cols @ dout_r.T).T.reshape(w.shape)
     dx_cols = w.reshape(F, -1).T @ dout_r
     dx = col2im_cython(dx_cols, N, C, H, W, HH, WW, pad, stride)
     return dx, dw, db
@@ -97,7 +99,9 @@ def conv_backward_strides(dout, cache):
     _, _, Ho, Wo = dout.shape
     db = dout.sum(axis=(0, 2, 3))
     dout_r = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # columns ordered (N, Ho, Wo)
-    dw = (dout_r @ x_cols.T).reshape(w.shape)
+    # (x_cols @ dout_r.T).T, not dout_r @ x_cols.T: the same product, but OpenBLAS is about
+    # twice as fast when the long (N*Ho*Wo) dimension is the rows of a contiguous operand
+    dw = (x_cols @ dout_r.T).T.reshape(w.shape)
     dx_cols = (w.reshape(F, -1).T @ dout_r).reshape(C, HH, WW, N, Ho, Wo)
     dx = col2im_6d_cython(dx_cols, N, C, H, W, HH, WW, pad, stride)
     return dx, dw, db
