@@ -103,6 +103,7 @@ def build(source_path, out_path) -> nbformat.NotebookNode:
         cell["id"] = f"cell-{i:03d}"
     nb.cells = cells
     nbformat.validate(nb)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(nbformat.writes(nb) + "\n")
     return nb
 

@@ -8,13 +8,15 @@
 Each notebook runs in its own folder (so `from cs231n.layers import ...` resolves), its
 executed copy goes to <out>/notebooks/<same path>, and a failing cell is shown as one short
 block (notebook, cell, error) while the other notebooks go on; the exit status is non-zero
-if any failed. The report lists, per notebook, its status, runtime and the figures it printed:
+if any failed. The report is rewritten after every notebook, and an interrupted run (Ctrl-C,
+SIGTERM) stops its kernels and keeps what finished. The report lists, per notebook, its status, runtime and the figures it printed:
 `record()` headline figures and the course-style checks (relative errors, losses, accuracies).
 """
 import argparse
 import json
 import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -126,6 +128,13 @@ def execute_one(nb_path: str, out_dir: str, timeout: int, threads: int, env: dic
         if process is not None:
             process.kill()
 
+    def stop(signum, frame):
+        # The runner is being stopped: take the kernel down with this worker, not orphan it.
+        kill_kernel(signum, frame)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
     if nb_timeout:
         signal.signal(signal.SIGALRM, kill_kernel)
         signal.alarm(nb_timeout)
@@ -217,7 +226,13 @@ def main(argv=None):
     results = []
     bar = tqdm(total=len(notebooks), desc=f"notebooks ({mode_name})", unit="nb", file=sys.stderr,
                disable=None)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+    interrupted = False
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    try:
         futures = {pool.submit(execute_one, str(nb), str(out_dir), args.timeout, threads, env,
                                nb_timeout): nb
                    for nb in notebooks}
@@ -231,12 +246,23 @@ def main(argv=None):
                      "checks": [], "data": [], "executed_copy": None,
                      "failure": f"FAILED {rel} (runner)\n    {traceback.format_exc().splitlines()[-1]}"}
             results.append(r)
+            write_report(results, out_dir, mode_name, device)  # nothing finished is lost
             bar.update(1)
             bar.write(f"{'ok    ' if r['status'] == 'ok' else 'FAILED'} {r['runtime_s']:6.1f} s  {r['notebook']}")
             if r["failure"]:
                 bar.write(r["failure"])
+    except KeyboardInterrupt:
+        interrupted = True
+        for process in list((pool._processes or {}).values()):
+            process.terminate()  # each worker kills its kernel on SIGTERM
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
     write_report(results, out_dir, mode_name, device)
+    if interrupted:
+        print(f"interrupted: {len(results)} of {len(notebooks)} notebooks finished; "
+              f"report: {out_dir / 'report.md'}")
+        return 130
     failed = [r for r in results if r["status"] != "ok"]
     print(f"report: {out_dir / 'report.md'}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")

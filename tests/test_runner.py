@@ -79,3 +79,48 @@ def test_runner_reports_and_keeps_going(tmp_path):
     assert "ran past" in report["d_slow.ipynb"]["failure"]
     md = (out / "report.md").read_text()
     assert "| `a_good.ipynb` | ok |" in md and "toy accuracy = 0.75" in md
+
+
+HANGS = '''# %%
+import os, time
+open(os.environ["PID_FILE"], "w").write(str(os.getpid()))
+time.sleep(600)
+'''
+
+
+def _alive(pid):
+    try:
+        state = open(f"/proc/{pid}/status").read()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in state  # a zombie left for init to reap is dead
+
+
+def test_a_stopped_run_kills_its_kernels_and_keeps_what_finished(tmp_path):
+    import os
+    import signal
+    import time
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for name, src in [("a_good", GOOD), ("b_hangs", HANGS)]:
+        (tmp_path / f"{name}.py").write_text(src)
+        build(tmp_path / f"{name}.py", folder / f"{name}.ipynb")
+    out, pid_file = tmp_path / "out", tmp_path / "kernel.pid"
+    proc = subprocess.Popen([sys.executable, "-m", "dl4cv.runner", str(folder), "--smoke", "--jobs", "1",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=dict(os.environ, PID_FILE=str(pid_file)))
+    deadline = time.time() + 180
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.time() < deadline and proc.poll() is None, "the hanging notebook never started"
+        time.sleep(0.5)
+    kernel = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted: 1 of 2 notebooks finished" in stdout
+    report = {e["notebook"]: e for e in json.loads((out / "report.json").read_text())["notebooks"]}
+    assert list(report) == ["a_good.ipynb"] and report["a_good.ipynb"]["status"] == "ok"
+    for _ in range(20):
+        if not _alive(kernel):
+            break
+        time.sleep(0.5)
+    assert not _alive(kernel), "the hanging notebook's kernel outlived the runner"
