@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dl4cv.mode import is_smoke
-from dl4cv.paths import cache_dir
+from dl4cv.paths import cache_dir, folder_fingerprint
 
 FULL_RECIPE = dict(epochs=40, batch_size=64, lr=3e-3, weight_decay=5e-4, augment=True)
 SMOKE_RECIPE = dict(epochs=1, batch_size=64, lr=3e-3, weight_decay=5e-4, augment=False)
@@ -157,25 +157,27 @@ def load_scorer(device=None, verbose=True, retrain=False):
     there is one, else trains and caches the one-epoch smoke recipe. `scorer.info` holds the
     recipe, training set size and MNIST test accuracy.
     """
+    from dl4cv.data.mnist import default_root
+    data = folder_fingerprint(default_root())
     model = None
     if not retrain:
         for kind in (["full", "smoke"] if is_smoke() else ["full"]):
-            if kind in _CACHED:
-                model = _CACHED[kind]
-                break
-            path = _cache_path(kind)
-            if path.exists():
-                blob = torch.load(path, map_location="cpu", weights_only=False)
-                model = MnistNet()
-                model.load_state_dict(blob["state_dict"])
-                model.info = blob["info"]
-                model.eval()
-                _CACHED[kind] = model
+            cached = _CACHED.get(kind)
+            if cached is None and _cache_path(kind).exists():
+                blob = torch.load(_cache_path(kind), map_location="cpu", weights_only=False)
+                cached = MnistNet()
+                cached.load_state_dict(blob["state_dict"])
+                cached.info = blob["info"]
+                cached.eval()
+            # a scorer trained on other MNIST files (the mirror subset, before the full set
+            # was downloaded) is retrained, not reused
+            if cached is not None and cached.info.get("data_fingerprint") == data:
+                model = _CACHED[kind] = cached
                 break
     if model is None:
         kind = "smoke" if is_smoke() else "full"
         model, info = train_scorer(SMOKE_RECIPE if kind == "smoke" else FULL_RECIPE, verbose=verbose)
-        model.info = dict(info, kind=kind)
+        model.info = dict(info, kind=kind, data_fingerprint=data)
         # Write then rename: notebooks running in parallel never read a half-written file.
         tmp = _cache_path(kind).with_suffix(f".tmp{os.getpid()}")
         torch.save({"state_dict": model.state_dict(), "info": model.info}, tmp)

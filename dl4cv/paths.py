@@ -20,3 +20,17 @@ def cache_dir() -> Path:
     path = data_dir() / "cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def folder_fingerprint(folder) -> str:
+    """A short hash of the file names and sizes under `folder` ("" if it does not exist).
+
+    Models and data sets derived from a data folder store it, so that putting another copy
+    there (the full CIFAR-10 instead of the mirror subset) makes them be rebuilt, not reused.
+    """
+    import hashlib
+    folder = Path(folder)
+    digest = hashlib.sha1()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []:
+        digest.update(f"{path.relative_to(folder).as_posix()}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16] if folder.is_dir() else ""

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from dl4cv.errors import DataMissingError
 from dl4cv.images import SQUEEZENET_MEAN, SQUEEZENET_STD
-from dl4cv.paths import cache_dir, data_dir
+from dl4cv.paths import cache_dir, data_dir, folder_fingerprint
 
 SQUEEZENET_FILE = "squeezenet1_1-b8a52dc0.pth"
 IMAGENET_VAL_FILE = "imagenet_val_25.npz"
@@ -238,16 +238,21 @@ def train_fallback_cnn(epochs=FALLBACK_EPOCHS, seed=FALLBACK_SEED, batch_size=12
 
 def load_fallback_cnn(device=None, verbose=True, retrain=False):
     """The cached fallback CNN (trained on first use) -> (model, info dict with test_accuracy)."""
+    from dl4cv.data.cifar10 import default_root
     path = cache_dir() / FALLBACK_FILE
     model = CifarCNN()
-    if path.exists() and not retrain:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    data = folder_fingerprint(default_root())
+    ckpt = torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+    if ckpt is not None and not retrain and ckpt["info"].get("data_fingerprint") == data:
         model.load_state_dict(ckpt["state_dict"])
         info = ckpt["info"]
     else:
         if verbose:
-            print("Training the fallback CIFAR-10 CNN once (cached in data/cache) ...", flush=True)
+            print("The CIFAR-10 data on disk changed since the fallback CNN was cached: retraining it ..."
+                  if ckpt is not None and not retrain else
+                  "Training the fallback CIFAR-10 CNN once (cached in data/cache) ...", flush=True)
         model, info = train_fallback_cnn(verbose=verbose)
+        info["data_fingerprint"] = data
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         torch.save({"state_dict": model.state_dict(), "info": info}, tmp)
         os.replace(tmp, path)  # atomic: concurrent runs never read half a file
