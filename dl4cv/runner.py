@@ -221,7 +221,10 @@ def main(argv=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     nb_timeout = args.nb_timeout or (900 if mode_name == "smoke" else 4 * 3600)
     jobs = max(1, min(args.jobs, len(notebooks)))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    # BLAS/torch threads per notebook: an OMP_NUM_THREADS the user set wins, else share the cores
+    user_threads = os.environ.get("OMP_NUM_THREADS", "")
+    threads = int(user_threads) if user_threads.isdigit() and int(user_threads) > 0 else \
+        max(1, (os.cpu_count() or 1) // jobs)
     from tqdm import tqdm
     results = []
     bar = tqdm(total=len(notebooks), desc=f"notebooks ({mode_name})", unit="nb", file=sys.stderr,
@@ -253,8 +256,15 @@ def main(argv=None):
                 bar.write(r["failure"])
     except KeyboardInterrupt:
         interrupted = True
-        for process in list((pool._processes or {}).values()):
-            process.terminate()  # each worker kills its kernel on SIGTERM
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up
+        workers = list((pool._processes or {}).values())
+        for process in workers:
+            process.terminate()  # nbclient's own SIGTERM handler shuts the kernel down
+        for process in workers:
+            process.join(timeout=15)
+            if process.is_alive():  # still waiting on a dead kernel: the kernel exits with it
+                process.kill()
+                process.join()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     bar.close()
