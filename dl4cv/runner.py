@@ -14,13 +14,14 @@ SIGTERM) stops its kernels and keeps what finished. The report lists, per notebo
 """
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import signal
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from dl4cv.paths import REPO_ROOT, build_dir
@@ -99,6 +100,21 @@ def _describe_failure(nb_rel, nb, error):
     return "\n".join(lines)
 
 
+_PROGRESS = None  # a worker's queue to the runner: (notebook, cell number, number of cells)
+
+
+def _init_worker(progress):
+    global _PROGRESS
+    _PROGRESS = progress
+
+
+def _report_cell(rel, num_cells):
+    def on_cell_start(cell, cell_index):
+        if _PROGRESS is not None:
+            _PROGRESS.put((rel, cell_index + 1, num_cells))
+    return on_cell_start
+
+
 def execute_one(nb_path: str, out_dir: str, timeout: int, threads: int, env: dict,
                 nb_timeout: int = 0):
     """Run one notebook; returns a result dict. Runs in a worker process."""
@@ -115,7 +131,8 @@ def execute_one(nb_path: str, out_dir: str, timeout: int, threads: int, env: dic
     rel = nb_path.relative_to(REPO_ROOT).as_posix() if nb_path.is_relative_to(REPO_ROOT) else nb_path.name
     nb = nbformat.read(nb_path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(nb_path.parent)}})
+                            resources={"metadata": {"path": str(nb_path.parent)}},
+                            on_cell_start=_report_cell(rel, len(nb.cells)))
     start = time.perf_counter()
     status, failure = "ok", None
     timed_out = []
@@ -187,6 +204,24 @@ def write_report(results, out_dir: Path, mode: str, device: str):
     (out_dir / "report.md").write_text("\n".join(lines) + "\n")
 
 
+def _show_cells(progress, bar, cells, last_line, every_s=60.0):
+    """Which cell each running notebook is in: the bar's postfix on a terminal; in a log, a
+    line per notebook at most every `every_s` seconds (long full-mode cells stay visible)."""
+    while not progress.empty():
+        rel, index, count = progress.get()
+        cells[rel] = (index, count, cells.get(rel, (0, 0, time.time()))[2])
+    if not cells:
+        return
+    if not bar.disable:
+        bar.set_postfix_str(", ".join(f"{Path(r).name} cell {i}/{n}" for r, (i, n, _) in cells.items()))
+        return
+    now = time.time()
+    for rel, (index, count, start) in cells.items():
+        if now - last_line.get(rel, start) >= every_s:
+            print(f"  ... {rel}: cell {index}/{count}, {now - start:.0f} s", flush=True)
+            last_line[rel] = now
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="dl4cv.runner", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebooks or folders (default: all)")
@@ -234,26 +269,32 @@ def main(argv=None):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, interrupt)
     interrupted = False
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    progress = multiprocessing.SimpleQueue()
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(progress,))
     try:
         futures = {pool.submit(execute_one, str(nb), str(out_dir), args.timeout, threads, env,
                                nb_timeout): nb
                    for nb in notebooks}
-        for fut in as_completed(futures):
-            nb = futures[fut]
-            try:
-                r = fut.result()
-            except Exception:  # the worker itself died: still report, keep going
-                rel = nb.relative_to(REPO_ROOT).as_posix()
-                r = {"notebook": rel, "status": "failed", "runtime_s": 0.0, "headline": {},
-                     "checks": [], "data": [], "executed_copy": None,
-                     "failure": f"FAILED {rel} (runner)\n    {traceback.format_exc().splitlines()[-1]}"}
-            results.append(r)
-            write_report(results, out_dir, mode_name, device)  # nothing finished is lost
-            bar.update(1)
-            bar.write(f"{'ok    ' if r['status'] == 'ok' else 'FAILED'} {r['runtime_s']:6.1f} s  {r['notebook']}")
-            if r["failure"]:
-                bar.write(r["failure"])
+        pending, cells, last_line = set(futures), {}, {}
+        while pending:
+            done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            _show_cells(progress, bar, cells, last_line)
+            for fut in done:
+                nb = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception:  # the worker itself died: still report, keep going
+                    rel = nb.relative_to(REPO_ROOT).as_posix()
+                    r = {"notebook": rel, "status": "failed", "runtime_s": 0.0, "headline": {},
+                         "checks": [], "data": [], "executed_copy": None,
+                         "failure": f"FAILED {rel} (runner)\n    {traceback.format_exc().splitlines()[-1]}"}
+                results.append(r)
+                cells.pop(r["notebook"], None)
+                write_report(results, out_dir, mode_name, device)  # nothing finished is lost
+                bar.update(1)
+                bar.write(f"{'ok    ' if r['status'] == 'ok' else 'FAILED'} {r['runtime_s']:6.1f} s  {r['notebook']}")
+                if r["failure"]:
+                    bar.write(r["failure"])
     except KeyboardInterrupt:
         interrupted = True
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up

@@ -124,3 +124,23 @@ def test_a_stopped_run_kills_its_kernels_and_keeps_what_finished(tmp_path):
             break
         time.sleep(0.5)
     assert not _alive(kernel), "the hanging notebook's kernel outlived the runner"
+
+
+def test_cell_progress_is_shown_for_long_notebooks(capsys):
+    import multiprocessing
+    import types
+
+    from dl4cv.runner import _show_cells
+    queue = multiprocessing.SimpleQueue()
+    queue.put(("cs231n/assignment2/PyTorch.ipynb", 12, 40))
+    in_a_log = types.SimpleNamespace(disable=True)
+    cells, last = {}, {}
+    _show_cells(queue, in_a_log, cells, last, every_s=0.0)
+    assert "PyTorch.ipynb: cell 12/40" in capsys.readouterr().out
+    _show_cells(queue, in_a_log, cells, last, every_s=3600.0)  # not again within the interval
+    assert capsys.readouterr().out == ""
+    on_terminal = types.SimpleNamespace(disable=False, set_postfix_str=lambda s: shown.append(s))
+    shown = []
+    queue.put(("cs231n/assignment2/PyTorch.ipynb", 13, 40))
+    _show_cells(queue, on_terminal, cells, last)
+    assert shown == ["PyTorch.ipynb cell 13/40"]
