@@ -231,7 +231,9 @@ def main(argv=None):
     mode.add_argument("--smoke", action="store_true", help="small sizes (DL4CV_SMOKE=1)")
     mode.add_argument("--full", action="store_true", help="the course's sizes (FULL=1)")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run in parallel")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="seconds per cell (default: 600 in smoke mode; in full mode, the "
+                             "notebook's limit, since one training cell can take hours on a CPU)")
     parser.add_argument("--nb-timeout", type=int, default=None,
                         help="seconds per notebook (default: 900 in smoke mode, 4 h in full mode)")
     parser.add_argument("--out", default=None, help="output folder (default build/)")
@@ -255,6 +257,7 @@ def main(argv=None):
     out_dir = Path(args.out) if args.out else build_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     nb_timeout = args.nb_timeout or (900 if mode_name == "smoke" else 4 * 3600)
+    cell_timeout = args.timeout or (600 if mode_name == "smoke" else nb_timeout)
     jobs = max(1, min(args.jobs, len(notebooks)))
     # BLAS/torch threads per notebook: an OMP_NUM_THREADS the user set wins, else share the cores
     user_threads = os.environ.get("OMP_NUM_THREADS", "")
@@ -272,7 +275,7 @@ def main(argv=None):
     progress = multiprocessing.SimpleQueue()
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(progress,))
     try:
-        futures = {pool.submit(execute_one, str(nb), str(out_dir), args.timeout, threads, env,
+        futures = {pool.submit(execute_one, str(nb), str(out_dir), cell_timeout, threads, env,
                                nb_timeout): nb
                    for nb in notebooks}
         pending, cells, last_line = set(futures), {}, {}
