@@ -8,10 +8,13 @@ detectors, their loader and their mAP evaluation must run end to end. This modul
     <root>/VOCdevkit/VOC2007/ImageSets/Main/{train,val,trainval,test}.txt
 
 Each image is a smooth random background with 1-4 real CIFAR-10 images (from the data mirror,
-via `dl4cv.data.load_cifar10`) pasted at random scales, aspect ratios and positions; the boxes
-are the pasted rectangles, named with the VOC class that matches the CIFAR class
-(plane -> aeroplane, car -> car, bird -> bird, horse -> horse, ship -> boat, ...).
-Coordinates follow the VOC convention: 1-based, inclusive pixel indices.
+via `dl4cv.data.load_cifar10`), randomly mirrored, pasted at random scales, aspect ratios and
+positions without overlapping; the boxes are the pasted rectangles, named with the VOC class
+that matches the CIFAR class (plane -> aeroplane, car -> car, horse -> horse, ship -> boat, ...).
+Objects of the `train` images come from the CIFAR-10 training images, those of the `val`/`test`
+images from the CIFAR-10 test images, so no object appearance is shared between the splits
+(nor with a backbone pretrained on the CIFAR-10 training images). Coordinates follow the VOC
+convention: 1-based, inclusive pixel indices.
 
     from dl4cv.synthetic_voc import write_synthetic_voc
     root = write_synthetic_voc(num_images=40, seed=0)   # -> folder that holds VOCdevkit/
@@ -27,12 +30,12 @@ from dl4cv.paths import data_dir
 
 # CIFAR-10 class index -> VOC class name (only the CIFAR classes that exist in VOC).
 CIFAR_TO_VOC = {0: "aeroplane", 1: "car", 2: "bird", 3: "cat", 5: "dog", 7: "horse", 8: "boat"}
-DEFAULT_CLASSES = ("aeroplane", "car", "bird", "horse", "boat")
+DEFAULT_CLASSES = ("aeroplane", "car", "horse")
+FORMAT_VERSION = 2   # bump when the generator's output changes (cached sets are rewritten)
 
 
-def default_root(num_images: int, seed: int, object_pool=None) -> Path:
-    pool = f"_pool{object_pool}" if object_pool else ""
-    return data_dir() / "synthetic_voc" / f"n{num_images}_s{seed}{pool}"
+def default_root(num_images: int, seed: int) -> Path:
+    return data_dir() / "synthetic_voc" / f"v{FORMAT_VERSION}_n{num_images}_s{seed}"
 
 
 def _background(rng, h, w):
@@ -80,19 +83,20 @@ def _annotation_xml(filename, w, h, objects):
 
 def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSES,
                         size_range=(200, 320), max_objects=4, val_fraction=0.25,
-                        cifar_root=None, overwrite=False, object_pool=None) -> Path:
+                        scale_range=(0.3, 0.6), cifar_root=None, overwrite=False) -> Path:
     """Write the data set (if not already there with the same parameters); return `root`.
 
     Inputs:
-    - root: folder that will hold VOCdevkit/ (default data/synthetic_voc/n<N>_s<seed>)
+    - root: folder that will hold VOCdevkit/ (default data/synthetic_voc/v<version>_n<N>_s<seed>)
     - num_images: number of images; the first (1 - val_fraction) go to `train`, the rest to
       `val` (`trainval` = all, `test` = val)
     - seed: seeds every random choice (same seed -> byte-identical annotations and images)
     - classes: VOC class names to use; each must be one of CIFAR_TO_VOC's values
     - size_range: (min, max) image side in pixels; max_objects: 1..max_objects per image
-    - object_pool: if set, each class draws its objects from only this many (seeded) CIFAR-10
-      images, so train and val share object appearances and differ in placement, scale,
-      aspect and background (a localization-centred task); None: all CIFAR-10 training images
+    - scale_range: (min, max) object side as a fraction of the image's shorter side
+    Objects of train images are CIFAR-10 training images, objects of val images CIFAR-10 test
+    images (each split cycles through a seeded permutation of its pool, so an object repeats
+    only after its whole pool has been used).
     """
     wanted = set(classes)
     unknown = wanted - set(CIFAR_TO_VOC.values())
@@ -101,12 +105,13 @@ def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSE
                          f"got {sorted(unknown) or list(classes)}")
     if num_images < 2:
         raise ValueError(f"num_images must be >= 2 (one train and one val image), got {num_images}")
-    root = Path(root) if root is not None else default_root(num_images, seed, object_pool)
+    if not 0 < scale_range[0] <= scale_range[1] < 1:
+        raise ValueError(f"scale_range must satisfy 0 < min <= max < 1, got {scale_range}")
+    root = Path(root) if root is not None else default_root(num_images, seed)
     voc = root / "VOCdevkit" / "VOC2007"
-    params = dict(num_images=num_images, seed=seed, classes=list(classes),
-                  size_range=list(size_range), max_objects=max_objects, val_fraction=val_fraction)
-    if object_pool:
-        params["object_pool"] = int(object_pool)
+    params = dict(version=FORMAT_VERSION, num_images=num_images, seed=seed, classes=list(classes),
+                  size_range=list(size_range), max_objects=max_objects, val_fraction=val_fraction,
+                  scale_range=list(scale_range))
     stamp = voc / "synthetic.json"
     if stamp.exists() and not overwrite and json.loads(stamp.read_text()) == params:
         return root
@@ -114,37 +119,55 @@ def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSE
     from PIL import Image
 
     from dl4cv.data import load_cifar10
-    xtr, ytr, _, _ = load_cifar10(cifar_root, verbose=False)
+    xtr, ytr, xte, yte = load_cifar10(cifar_root, verbose=False)
     voc_to_cifar = {v: k for k, v in CIFAR_TO_VOC.items()}
-    pools = {name: np.flatnonzero(ytr == voc_to_cifar[name]) for name in classes}
     # Seeded from the parameters so that different data sets never share a random stream.
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-    if object_pool:
-        pools = {name: rng.choice(p, size=min(int(object_pool), len(p)), replace=False)
-                 for name, p in pools.items()}
+
+    class _Pool:
+        """Objects of one class from one CIFAR split, in a seeded order, reshuffled per pass."""
+
+        def __init__(self, x, y, name):
+            self.x, self.idx = x, np.flatnonzero(y == voc_to_cifar[name])
+            if len(self.idx) == 0:
+                raise ValueError(f"no CIFAR-10 image of class {name!r} on disk")
+            self.order, self.pos = rng.permutation(self.idx), 0
+
+        def draw(self):
+            if self.pos == len(self.order):
+                self.order, self.pos = rng.permutation(self.idx), 0
+            self.pos += 1
+            return self.x[self.order[self.pos - 1]]
+
+    n_val = max(1, int(round(num_images * val_fraction)))
+    pools = {"train": {c: _Pool(xtr, ytr, c) for c in classes},
+             "val": {c: _Pool(xte, yte, c) for c in classes}}
 
     for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
         (voc / sub).mkdir(parents=True, exist_ok=True)
     ids = [f"{i + 1:06d}" for i in range(num_images)]
-    for image_id in ids:
+    for k, image_id in enumerate(ids):
+        split = "train" if k < num_images - n_val else "val"
         w, h = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, size=2))
         img = _background(rng, h, w)
         objects, placed = [], []
         for _ in range(int(rng.integers(1, max_objects + 1))):
-            for _attempt in range(20):  # rejection sampling: objects overlap at most a little
-                side = rng.uniform(0.25, 0.55) * min(w, h)
-                aspect = np.exp(rng.uniform(-0.35, 0.35))
+            for _attempt in range(20):  # rejection sampling: objects never overlap
+                side = rng.uniform(*scale_range) * min(w, h)
+                aspect = np.exp(rng.uniform(-0.3, 0.3))
                 bw, bh = int(round(side * aspect)), int(round(side / aspect))
                 bw, bh = min(bw, w - 2), min(bh, h - 2)
                 x0, y0 = int(rng.integers(0, w - bw + 1)), int(rng.integers(0, h - bh + 1))
                 box = (x0, y0, x0 + bw, y0 + bh)
-                if all(_iou(box, other) < 0.2 for other in placed):
+                if all(_iou(box, other) == 0 for other in placed):
                     break
             else:
                 continue
             name = classes[int(rng.integers(len(classes)))]
-            src = xtr[pools[name][int(rng.integers(len(pools[name])))]]
+            src = pools[split][name].draw()
+            if rng.random() < 0.5:
+                src = src[:, ::-1]
             img[y0:y0 + bh, x0:x0 + bw] = _resize(src, bh, bw)
             placed.append(box)
             # VOC: 1-based inclusive pixel coordinates.
@@ -154,7 +177,6 @@ def write_synthetic_voc(root=None, num_images=40, seed=0, classes=DEFAULT_CLASSE
         (voc / "Annotations" / f"{image_id}.xml").write_text(
             _annotation_xml(f"{image_id}.jpg", w, h, objects))
 
-    n_val = max(1, int(round(num_images * val_fraction)))
     splits = {"train": ids[:-n_val], "val": ids[-n_val:], "trainval": ids, "test": ids[-n_val:]}
     for split, members in splits.items():
         (voc / "ImageSets" / "Main" / f"{split}.txt").write_text("\n".join(members) + "\n")

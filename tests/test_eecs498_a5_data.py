@@ -1,5 +1,6 @@
 """EECS 498 A5 data: the seeded synthetic VOC writer and the VOC 2007 loader."""
 import pytest
+import torchvision
 import torch
 
 from dl4cv.errors import DataMissingError
@@ -100,3 +101,60 @@ def test_bad_annotations(helper, tmp_path):
 def test_missing_voc_names_the_fix(helper, tmp_path):
     with pytest.raises(DataMissingError, match="get_datasets.sh voc2007"):
         helper.get_pascal_voc2007_data(tmp_path, "train")
+
+
+def test_synthetic_objects_never_overlap_and_respect_scale(helper, tmp_path):
+    root = write_synthetic_voc(tmp_path, num_images=12, seed=1, scale_range=(0.3, 0.5))
+    ds = helper.get_pascal_voc2007_data(root, "trainval")
+    for ann in ds.annotations:
+        boxes = torch.tensor([o[1:5] for o in ann["objects"]])
+        # VOC 1-based inclusive -> pixel rectangles [x1 - 1, x2) x [y1 - 1, y2)
+        rect = torch.cat([boxes[:, :2] - 1, boxes[:, 2:]], 1)
+        iou = torchvision.ops.box_iou(rect, rect)
+        assert torch.equal(iou, torch.eye(len(rect)))          # no two objects overlap
+        side = ((rect[:, 2] - rect[:, 0]) * (rect[:, 3] - rect[:, 1])).sqrt()
+        short = min(ann["width"], ann["height"])
+        assert (side >= 0.3 * short - 1).all() and (side <= 0.5 * short + 1).all()
+
+
+def test_synthetic_val_objects_come_from_cifar_test_images(helper, tmp_path):
+    """Each pasted object is a resized (maybe mirrored) CIFAR-10 image: find the closest CIFAR
+    image of each object by downsizing the JPEG crop; train objects must match training images
+    and val objects test images (so the splits share no object)."""
+    import numpy as np
+    from PIL import Image
+    from dl4cv.data import load_cifar10
+    xtr, _, xte, _ = load_cifar10(verbose=False)
+    root = write_synthetic_voc(tmp_path, num_images=4, seed=2, val_fraction=0.5)
+    voc = root / "VOCdevkit" / "VOC2007"
+    pools = torch.from_numpy(np.concatenate([xtr, xte])).float()                  # (Ntr+Nte, 32, 32, 3)
+    pools = torch.cat([pools, pools.flip(2)]).flatten(1)                            # + mirrored
+    sq = (pools ** 2).sum(1)
+    n_tr, n_all = len(xtr), len(xtr) + len(xte)
+    for split in ("train", "val"):
+        for image_id in (voc / "ImageSets" / "Main" / f"{split}.txt").read_text().split():
+            ann = helper.parse_voc_annotation(voc / "Annotations" / f"{image_id}.xml")
+            img = Image.open(voc / "JPEGImages" / f"{image_id}.jpg").convert("RGB")
+            for _, x1, y1, x2, y2, _ in ann["objects"]:
+                crop = img.crop((int(x1) - 1, int(y1) - 1, int(x2), int(y2))).resize((32, 32), Image.BILINEAR)
+                crop = torch.from_numpy(np.asarray(crop, dtype=np.float32)).flatten()
+                best = int((sq - 2 * pools @ crop).argmin()) % n_all     # nearest in L2
+                assert (best >= n_tr) == (split == "val"), (split, image_id)
+
+
+def test_hflip_boxes_matches_flipped_mask(helper):
+    import numpy as np
+    boxes = torch.tensor([[[3., 5., 20., 9., 2.], [0., 0., 7., 7., 1.]],
+                          [[10., 1., 29., 6., 0.], [-1., -1., -1., -1., -1.]]])
+    widths = torch.tensor([32, 30])
+    out = helper.hflip_boxes(boxes, widths)
+    for b in range(2):
+        for n in range(2):
+            if boxes[b, n, 0] == -1:
+                assert (out[b, n] == -1).all()
+                continue
+            x1, y1, x2, y2 = (int(v) for v in boxes[b, n, :4])
+            mask = np.zeros((12, int(widths[b])), bool)
+            mask[y1:y2, x1:x2] = True
+            cols = np.flatnonzero(mask[:, ::-1].any(0))                 # mirrored mask
+            assert out[b, n].tolist() == [cols[0], y1, cols[-1] + 1, y2, boxes[b, n, 4].item()]

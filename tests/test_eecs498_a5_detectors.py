@@ -181,7 +181,8 @@ def test_mobilenet_path_end_to_end(mods, capsys):
     helper, ssd, _ = mods
     det = ssd.SingleStageDetector()
     if not det.feat_extractor.pretrained:
-        assert "random init" in capsys.readouterr().out
+        assert det.feat_extractor.weights_source in ("cifar10", "random")
+        assert "ImageNet weights not found" in capsys.readouterr().out
     images = torch.randn(1, 3, 224, 224)
     boxes = torch.tensor([[[1.0, 1.5, 4.0, 5.0, 3]]])
     loss = det(images, boxes)
@@ -207,3 +208,29 @@ def test_batch_without_boxes_gives_zero_loss(mods):
     det2.rpn.feat_extractor = nn.Identity()
     det2.rpn.prop_module = tsd.ProposalModule(64, hidden_dim=16)
     assert det2(feats, empty).item() == 0.0
+
+
+def test_feature_extractor_cifar_fallback_loads_cached_weights(mods, tmp_path, monkeypatch, capsys):
+    """Without ImageNet weights, FeatureExtractor loads the cached CIFAR-10 backbone when it is
+    there (and says so), and stays random with cifar_fallback='none'."""
+    from torchvision import models
+    helper, _, _ = mods
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))       # no ImageNet weights here
+    monkeypatch.setenv("DL4CV_DATA", str(tmp_path / "data"))         # empty cache
+    assert helper.ensure_backbone_weights(train_cifar_fallback=False) == 'random'
+    torch.manual_seed(123)
+    ref = models.mobilenet_v2(weights=None, num_classes=10).features.state_dict()
+    path = helper.cifar10_backbone_path()
+    torch.save({"state_dict": ref, "info": {"num_train": 7, "test_accuracy": 0.5}}, path)
+    assert helper.ensure_backbone_weights(train_cifar_fallback=False) == 'cifar10'
+    capsys.readouterr()
+    fe = helper.FeatureExtractor()
+    assert fe.weights_source == 'cifar10' and not fe.pretrained
+    assert "trained on the 7 CIFAR-10 training images" in capsys.readouterr().out
+    for k, v in fe.mobilenet.state_dict().items():
+        assert torch.equal(v, ref[k]), k
+    rand = helper.FeatureExtractor(cifar_fallback='none')
+    assert rand.weights_source == 'random'
+    assert not torch.equal(rand.mobilenet[0][0].weight, ref["0.0.weight"])
+    with pytest.raises(ValueError, match="cifar_fallback"):
+        helper.FeatureExtractor(cifar_fallback='imagenet')

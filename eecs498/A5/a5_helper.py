@@ -2,7 +2,8 @@
 
 Same names as the course's helper module: the PASCAL VOC 2007 data set and loader
 (`get_pascal_voc2007_data`, `pascal_voc2007_loader`, `voc_collate_fn`, `coord_trans`), the
-MobileNet v2 `FeatureExtractor`, `GenerateGrid`, `ReferenceOnActivatedAnchors`,
+MobileNet v2 `FeatureExtractor` (with a CIFAR-10-trained fallback when the ImageNet weights
+are absent: `ensure_backbone_weights`), `GenerateGrid`, `ReferenceOnActivatedAnchors`,
 `ObjectClassification`, the training loop `DetectionSolver` and `DetectionInference`, plus
 what the course delegated to an external tool: drawing boxes (`detection_visualizer`) and the
 PASCAL VOC mAP evaluation (`voc_ap`, `evaluate_detections`, `plot_pr_curves`).
@@ -139,6 +140,17 @@ def pascal_voc2007_loader(dataset, batch_size, num_workers=0, shuffle=False):
                       collate_fn=voc_collate_fn, generator=generator)
 
 
+def hflip_boxes(boxes, w_batch):
+    """Mirror (B, N, >=4) pixel boxes left-right in images of widths w_batch (B,):
+    (x1, x2) -> (w - x2, w - x1); rows of -1 padding stay -1."""
+    out = boxes.clone()
+    w = torch.as_tensor(w_batch, dtype=boxes.dtype).view(-1, 1)
+    valid = boxes[..., 0] != -1
+    out[..., 0] = torch.where(valid, w - boxes[..., 2], boxes[..., 0])
+    out[..., 2] = torch.where(valid, w - boxes[..., 0], boxes[..., 2])
+    return out
+
+
 def coord_trans(bbox, w_pixel, h_pixel, w_amap=7, h_amap=7, mode='a2p'):
     """Convert box coordinates between image pixels and the activation-map grid.
 
@@ -176,25 +188,155 @@ def _mobilenet_weights_path():
     return hub_dir() / "mobilenet_v2-b0353104.pth"
 
 
+# The fallback backbone when ImageNet weights are absent: MobileNet v2 trained on the
+# CIFAR-10 training images on disk (seeded; cached in dl4cv.paths.cache_dir()).
+CIFAR_BACKBONE_FILE = "mobilenet_v2_features_cifar10_a5_v1.pt"
+CIFAR_BACKBONE_EPOCHS = 12
+CIFAR_BACKBONE_SIZES = (32, 48, 64)     # input sides (CIFAR images upsampled), one per batch
+
+
+def cifar10_backbone_path():
+    from dl4cv.paths import cache_dir
+    return cache_dir() / CIFAR_BACKBONE_FILE
+
+
+def _cifar_to_tensor(x_uint8):
+    """(N, 32, 32, 3) [0, 255] array -> (N, 3, 32, 32) float32, ImageNet-normalized (as the
+    detection images are in voc_collate_fn)."""
+    x = torch.from_numpy(np.asarray(x_uint8, dtype=np.float32) / 255.).permute(0, 3, 1, 2)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return ((x - mean) / std).contiguous()
+
+
+def pretrain_mobilenet_on_cifar10(epochs=CIFAR_BACKBONE_EPOCHS, seed=0, batch_size=64, lr=4e-3,
+                                  sizes=CIFAR_BACKBONE_SIZES, verbose=True):
+    """Train torchvision's MobileNet v2 (features + a linear classifier) on the CIFAR-10
+    training images on disk; -> (features state_dict, info dict with test_accuracy, ...).
+
+    The stand-in for ImageNet pretraining when the ImageNet weights cannot be fetched:
+    seeded, CPU, random flips and 4-pixel translations, each batch upsampled to a side drawn
+    from `sizes` so that the features see objects at several scales, as in the detection
+    images. Accuracy is measured on the CIFAR-10 test images (never used for training).
+    """
+    import torch.nn.functional as F
+    from torchvision import models
+
+    from dl4cv.data import load_cifar10
+    from tqdm.auto import tqdm
+    xtr, ytr, xte, yte = load_cifar10(verbose=False)
+    Xtr, Xte = _cifar_to_tensor(xtr), _cifar_to_tensor(xte)
+    Ytr, Yte = torch.from_numpy(ytr).long(), torch.from_numpy(yte).long()
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = models.mobilenet_v2(weights=None, num_classes=10)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
+    steps_per_epoch = (len(Xtr) + batch_size - 1) // batch_size
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="MobileNet v2 on CIFAR-10", disable=not verbose)
+    start = time.time()
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(Xtr), generator=gen)
+        for i in range(0, len(Xtr), batch_size):
+            idx = perm[i:i + batch_size]
+            xb, yb = Xtr[idx], Ytr[idx]
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            xb = torch.where(flip.view(-1, 1, 1, 1), xb.flip(3), xb)
+            dx, dy = (int(v) for v in torch.randint(-4, 5, (2,), generator=gen))
+            xb = torch.roll(F.pad(xb, (4, 4, 4, 4), mode='reflect'), (dy, dx), (2, 3))[:, :, 4:-4, 4:-4]
+            side = sizes[int(torch.randint(len(sizes), (1,), generator=gen))]
+            if side != 32:
+                xb = F.interpolate(xb, size=(side, side), mode='bilinear', align_corners=False)
+            loss = F.cross_entropy(net(xb), yb, label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    net.eval()
+    accs = {}
+    with torch.no_grad():
+        for side in sizes:
+            correct = 0
+            for i in range(0, len(Xte), 256):
+                xb = Xte[i:i + 256]
+                if side != 32:
+                    xb = F.interpolate(xb, size=(side, side), mode='bilinear', align_corners=False)
+                correct += int((net(xb).argmax(1) == Yte[i:i + 256]).sum())
+            accs[side] = correct / len(Xte)
+    info = {"test_accuracy": max(accs.values()), "test_accuracy_by_side": accs,
+            "num_train": len(Xtr), "num_test": len(Xte), "epochs": epochs, "seed": seed,
+            "sizes": list(sizes), "seconds": time.time() - start}
+    return net.features.state_dict(), info
+
+
+def load_cifar10_backbone(train_if_missing=False, verbose=True):
+    """(features state_dict, info) of the cached CIFAR-10 MobileNet v2, or (None, None) when it
+    is not cached and train_if_missing is False. Trains (minutes, once) and caches otherwise."""
+    import os
+    path = cifar10_backbone_path()
+    if path.exists():
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        return ckpt["state_dict"], ckpt["info"]
+    if not train_if_missing:
+        return None, None
+    if verbose:
+        print("[dl4cv] training MobileNet v2 on the CIFAR-10 training images once "
+              f"(cached in {path}) ...", flush=True)
+    state, info = pretrain_mobilenet_on_cifar10(verbose=verbose)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({"state_dict": state, "info": info}, tmp)
+    os.replace(tmp, path)   # atomic: concurrent runs never read half a file
+    return state, info
+
+
+def ensure_backbone_weights(train_cifar_fallback=True):
+    """Which weights FeatureExtractor will load: 'imagenet' when they are on disk; else
+    'cifar10' once the CIFAR-10 fallback is cached (trained here first, minutes on a CPU,
+    when train_cifar_fallback); else 'random'."""
+    if _mobilenet_weights_path().exists():
+        return 'imagenet'
+    state, _ = load_cifar10_backbone(train_if_missing=train_cifar_fallback)
+    return 'random' if state is None else 'cifar10'
+
+
 class FeatureExtractor(nn.Module):
     """MobileNet v2 convolutional trunk: (N, 3, 224, 224) -> (N, 1280, 7, 7).
 
-    ImageNet weights are loaded from the torch hub cache when they are there
-    (`./get_datasets.sh mobilenet_v2`); otherwise the network starts from random weights and
-    a one-line notice says so.
+    Weights, best first: ImageNet from the torch hub cache (`./get_datasets.sh mobilenet_v2`;
+    self.pretrained is True only then); else MobileNet v2 trained on the CIFAR-10 training
+    images (`load_cifar10_backbone`, used when cached, or trained first when
+    cifar_fallback='train'); else random. self.weights_source says which ('imagenet',
+    'cifar10', 'random') and a one-line notice says so when it is not ImageNet.
     """
 
-    def __init__(self, reshape_size=224, pooling=False, verbose=False):
+    def __init__(self, reshape_size=224, pooling=False, verbose=False, cifar_fallback='cached'):
         super().__init__()
         from torchvision import models
+        if cifar_fallback not in ('cached', 'train', 'none'):
+            raise ValueError(f"cifar_fallback must be 'cached', 'train' or 'none', got {cifar_fallback!r}")
         net = models.mobilenet_v2(weights=None)
         path = _mobilenet_weights_path()
         self.pretrained = path.exists()
+        self.weights_source = 'imagenet' if self.pretrained else 'random'
         if self.pretrained:
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         else:
-            print(f"[dl4cv] MobileNet v2 ImageNet weights not found ({path}): random init "
-                  f"(./get_datasets.sh mobilenet_v2 fetches them)")
+            state, info = (None, None) if cifar_fallback == 'none' else \
+                load_cifar10_backbone(train_if_missing=cifar_fallback == 'train')
+            if state is not None:
+                net.features.load_state_dict(state)
+                self.weights_source = 'cifar10'
+                print(f"[dl4cv] MobileNet v2 ImageNet weights not found ({path}): using MobileNet v2 "
+                      f"trained on the {info['num_train']:,} CIFAR-10 training images on disk "
+                      f"(CIFAR-10 test accuracy {info['test_accuracy']:.1%}) as the backbone "
+                      f"(./get_datasets.sh mobilenet_v2 fetches the ImageNet weights)")
+            else:
+                print(f"[dl4cv] MobileNet v2 ImageNet weights not found ({path}): random init "
+                      f"(./get_datasets.sh mobilenet_v2 fetches them)")
         self.mobilenet = net.features
         if pooling:
             self.mobilenet.add_module('LastAvgPool', nn.AvgPool2d(math.ceil(reshape_size / 32.)))
@@ -322,16 +464,33 @@ class CachedFeatureLoader:
     frozen backbone at a fraction of the cost (what the CPU budget allows).
     """
 
-    def __init__(self, feat_extractor, loader, device='cpu', shuffle=True, seed=0, progress=True):
+    def __init__(self, feat_extractor, loader, device='cpu', shuffle=True, seed=0, progress=True,
+                 hflip=False):
+        """hflip: also cache the features of every image mirrored left-right, with its boxes
+        mirrored (x -> width - x): twice the training batches (data augmentation)."""
         from tqdm.auto import tqdm
         self.batches = []
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
+        self.mirrored = []          # whether batch i holds mirrored images
         feat_extractor = feat_extractor.to(device).eval()
         with torch.no_grad():
             for images, boxes, w, h, ids in tqdm(loader, desc="backbone features", disable=not progress):
                 self.batches.append((feat_extractor(images.to(device)).cpu(), boxes, w, h, ids))
+                self.mirrored.append(False)
+                if hflip:
+                    self.batches.append((feat_extractor(images.flip(-1).to(device)).cpu(),
+                                         hflip_boxes(boxes, w), w, h, ids))
+                    self.mirrored.append(True)
         self.dataset = loader.dataset
+
+    def eval_view(self):
+        """The cached batches of the original (not mirrored) images, in order, for evaluation."""
+        view = CachedFeatureLoader.__new__(CachedFeatureLoader)
+        view.__dict__.update(self.__dict__, shuffle=False)
+        view.batches = [b for b, m in zip(self.batches, self.mirrored) if not m]
+        view.mirrored = [False] * len(view.batches)
+        return view
 
     def __len__(self):
         return len(self.batches)
