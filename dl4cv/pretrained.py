@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from dl4cv.errors import DataMissingError
 from dl4cv.images import SQUEEZENET_MEAN, SQUEEZENET_STD
 from dl4cv.paths import cache_dir, data_dir, folder_fingerprint
+from dl4cv.report import note_data
 
 SQUEEZENET_FILE = "squeezenet1_1-b8a52dc0.pth"
 IMAGENET_VAL_FILE = "imagenet_val_25.npz"
@@ -277,6 +278,8 @@ def load_vision_model(device=None, verbose=True, fallback=None) -> VisionModel:
         vm = VisionModel(SizeChecked(net, 32).eval(), net.features, "small CIFAR-10 CNN", 32,
                          dict(enumerate(CIFAR10_CLASSES)), 4, (1, 4, 7), True,
                          test_accuracy=info["test_accuracy"], info=info)
+    note_data(f"classifier: {vm.name}" + (f" trained on the CIFAR-10 images on disk ({info['num_train']:,})"
+                                          if use_fallback else " ImageNet weights, ImageNet val sample"))
     if verbose:
         print(vm.notice, flush=True)
     return vm
@@ -323,9 +326,12 @@ def load_feature_network(device=None, verbose=True, fallback=None):
     use_fallback = (not have_squeezenet) if fallback is None else fallback
     if not use_fallback:
         cnn = load_squeezenet(device=device).features
+        note_data("feature network: SqueezeNet 1.1 (ImageNet weights)")
         out = (cnn, "SqueezeNet 1.1 features (ImageNet weights)", 3, (1, 4, 6, 7))
     else:
         net, info = load_fallback_cnn(device=device, verbose=verbose)
+        note_data(f"feature network: the small CIFAR-10 CNN trained on the CIFAR-10 images on disk "
+                  f"({info['num_train']:,})")
         out = (net.features, f"the small CIFAR-10 CNN's conv layers (test accuracy "
                f"{info['test_accuracy']:.3f}; SqueezeNet weights not found: "
                "`./get_datasets.sh squeezenet`)", 4, (1, 4, 7))

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dl4cv.paths import data_dir
+from dl4cv.report import note_data
 
 VERSION = 2
 SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>", "<UNK>")
@@ -291,6 +292,7 @@ def cs231n_coco_dir(root=None, num_train=None, num_val=None, seed=0, verbose=Tru
     final = root / CS231N_DIRNAME
     stamp = _stamp("cs231n", num_train=num_train, num_val=num_val, seed=seed)
     stamp_file = final / "SYNTHETIC.json"
+    note_data("synthetic COCO-format captions (dl4cv.synthetic_coco, CIFAR-10 images on disk)")
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return final
     if verbose:
@@ -312,6 +314,7 @@ def eecs_coco_path(root=None, num_train=2000, num_val=500, seed=0, verbose=True)
     final = root / EECS_FILENAME
     stamp = _stamp("eecs", num_train=num_train, num_val=num_val, seed=seed)
     stamp_file = root / (EECS_FILENAME + ".json")
+    note_data("synthetic COCO-format captions (dl4cv.synthetic_coco, CIFAR-10 images on disk)")
     if final.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
         return final
     if verbose:

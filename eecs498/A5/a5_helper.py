@@ -809,10 +809,13 @@ def a5_data_root(num_synthetic=300, seed=0, prefer_real=True):
     otherwise the seeded synthetic set of dl4cv.synthetic_voc (written on first use).
     """
     from dl4cv.paths import data_dir
+    from dl4cv.report import note_data
     from dl4cv.synthetic_voc import write_synthetic_voc
     real = data_dir()
     if prefer_real and (real / "VOCdevkit" / "VOC2007" / "Annotations").is_dir():
+        note_data("PASCAL VOC 2007")
         return real, f"PASCAL VOC 2007 from {real / 'VOCdevkit'}"
+    note_data(f"synthetic VOC-format set: {num_synthetic} images of CIFAR-10 objects (dl4cv.synthetic_voc)")
     root = write_synthetic_voc(num_images=num_synthetic, seed=seed)
     return root, (f"synthetic VOC-format set ({num_synthetic} images of CIFAR-10 objects pasted on "
                   f"backgrounds, seed {seed}, dl4cv.synthetic_voc) in {root}")
