@@ -28,6 +28,7 @@ from dl4cv.errors import DataMissingError
 from dl4cv.images import SQUEEZENET_MEAN, SQUEEZENET_STD
 from dl4cv.paths import cache_dir, data_dir, folder_fingerprint
 from dl4cv.report import note_data
+from dl4cv.torch_train import flipped_batches
 
 SQUEEZENET_FILE = "squeezenet1_1-b8a52dc0.pth"
 IMAGENET_VAL_FILE = "imagenet_val_25.npz"
@@ -215,12 +216,7 @@ def train_fallback_cnn(epochs=FALLBACK_EPOCHS, seed=FALLBACK_SEED, batch_size=12
         bar = None
     model.train()
     for _ in range(epochs):
-        perm = torch.randperm(len(Xtr), generator=gen)
-        for i in range(0, len(Xtr), batch_size):
-            idx = perm[i:i + batch_size]
-            xb, yb = Xtr[idx], Ytr[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5          # random horizontal flips
-            xb = torch.where(flip.view(-1, 1, 1, 1), xb.flip(3), xb)
+        for xb, yb in flipped_batches(Xtr, Ytr, batch_size, gen):
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -64,6 +64,18 @@ def random_flip_crop(x: torch.Tensor, pad: int = 4, generator: torch.Generator =
     return x_rows.gather(3, cols[:, None, None, :].expand(n, c, h, w))
 
 
+def flipped_batches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator):
+    """One epoch of shuffled minibatches (xb: (B, C, H, W), yb: (B,)), each image mirrored
+    left-right with probability 1/2. All randomness comes from `generator`, drawn in a fixed
+    order (the permutation, then one flip draw per batch), so seeded runs repeat exactly."""
+    perm = torch.randperm(len(X), generator=generator)
+    for i in range(0, len(X), batch_size):
+        idx = perm[i:i + batch_size]
+        flip = torch.rand(len(idx), generator=generator) < 0.5
+        xb = X[idx]
+        yield torch.where(flip.view(-1, 1, 1, 1), xb.flip(3), xb), y[idx]
+
+
 class TensorLoader:
     """Mini-batches from in-memory tensors X: (N, C, H, W), y: (N,), DataLoader-style:
     `for x, y in loader`, `len(loader)` batches, `loader.dataset.train` (True for batches drawn

@@ -223,6 +223,7 @@ def pretrain_mobilenet_on_cifar10(epochs=CIFAR_BACKBONE_EPOCHS, seed=0, batch_si
     from torchvision import models
 
     from dl4cv.data import load_cifar10
+    from dl4cv.torch_train import flipped_batches
     from tqdm.auto import tqdm
     xtr, ytr, xte, yte = load_cifar10(verbose=False)
     Xtr, Xte = _cifar_to_tensor(xtr), _cifar_to_tensor(xte)
@@ -237,12 +238,7 @@ def pretrain_mobilenet_on_cifar10(epochs=CIFAR_BACKBONE_EPOCHS, seed=0, batch_si
     start = time.time()
     net.train()
     for _ in range(epochs):
-        perm = torch.randperm(len(Xtr), generator=gen)
-        for i in range(0, len(Xtr), batch_size):
-            idx = perm[i:i + batch_size]
-            xb, yb = Xtr[idx], Ytr[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5
-            xb = torch.where(flip.view(-1, 1, 1, 1), xb.flip(3), xb)
+        for xb, yb in flipped_batches(Xtr, Ytr, batch_size, gen):
             dx, dy = (int(v) for v in torch.randint(-4, 5, (2,), generator=gen))
             xb = torch.roll(F.pad(xb, (4, 4, 4, 4), mode='reflect'), (dy, dx), (2, 3))[:, :, 4:-4, 4:-4]
             side = sizes[int(torch.randint(len(sizes), (1,), generator=gen))]
