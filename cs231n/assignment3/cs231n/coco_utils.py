@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dl4cv.captions import decode_captions  # noqa: F401  (given code, shared)
 from dl4cv.errors import DataMissingError
 from dl4cv.paths import data_dir
 
@@ -65,32 +66,6 @@ def load_coco_data(base_dir=None, max_train=None, pca_features=True):
         data["train_captions"] = data["train_captions"][mask]
         data["train_image_idxs"] = data["train_image_idxs"][mask]
     return data
-
-
-def decode_captions(captions, idx_to_word):
-    """Word ids -> strings. captions: (N, T) or (T,) ids; returns a list of N strings (or one
-    string). <NULL> words are dropped and decoding stops after <END>."""
-    captions = np.asarray(captions)
-    singleton = captions.ndim == 1
-    if singleton:
-        captions = captions[None]
-    if captions.ndim != 2:
-        raise ValueError(f"captions must have shape (N, T) or (T,), got {captions.shape}")
-    V = len(idx_to_word)
-    if captions.size and (captions.min() < 0 or captions.max() >= V):
-        raise ValueError(f"caption ids must lie in [0, {V}), got values in "
-                         f"[{captions.min()}, {captions.max()}]")
-    decoded = []
-    for row in captions:
-        words = []
-        for idx in row:
-            word = idx_to_word[int(idx)]
-            if word != "<NULL>":
-                words.append(word)
-            if word == "<END>":
-                break
-        decoded.append(" ".join(words))
-    return decoded[0] if singleton else decoded
 
 
 def sample_coco_minibatch(data, batch_size=100, split="train"):
