@@ -10,7 +10,8 @@ import torch.nn as nn
 import torchvision
 
 from a5_helper import FeatureExtractor, GenerateGrid, ReferenceOnActivatedAnchors  # noqa: F401
-from single_stage_detector import GenerateAnchor, GenerateProposal, IoU, _check_images_boxes, nms
+from single_stage_detector import (GenerateAnchor, GenerateProposal, IoU, PredictionNetwork,
+                                   _check_images_boxes, nms)
 
 
 def hello_two_stage_detector():
@@ -36,14 +37,8 @@ class ProposalModule(nn.Module):
         )
         # *****END OF YOUR CODE*****
 
-    def _extract_anchor_data(self, anchor_data, anchor_idx):
-        """
-        - anchor_data: (B, A, D, H, W), a length-D vector per anchor
-        - anchor_idx: (M,) int64 indices into the flattened (B, A, H, W) anchors
-        Returns (M, D).
-        """
-        B, A, D, H, W = anchor_data.shape
-        return anchor_data.permute(0, 1, 3, 4, 2).reshape(-1, D)[anchor_idx]
+    # the same per-anchor gather as the single-stage detector's prediction network
+    _extract_anchor_data = PredictionNetwork._extract_anchor_data
 
     def forward(self, features, pos_anchor_coord=None, pos_anchor_idx=None, neg_anchor_idx=None):
         """
