@@ -38,12 +38,13 @@ notebooks: $(VENV)/.installed
 run: data notebooks
 
 # The test suite (two xdist workers, one BLAS thread each), then every notebook in smoke
-# mode; both always run, and the target fails if either failed.
+# mode into build/test/ (so a test run never overwrites `make run`'s report and images); both
+# always run, and the target fails if either failed.
 test: data
 	@status=0; \
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(PY) -m pytest -q -n $(JOBS) --dist loadfile || status=1; \
-	$(PY) -m dl4cv.runner --smoke --jobs $(JOBS) || status=1; \
+	$(PY) -m dl4cv.runner --smoke --jobs $(JOBS) --out build/test || status=1; \
 	exit $$status
 
 bench: data

@@ -3,8 +3,9 @@
 Each course keeps its own student-facing functions (noise, models, losses) and its own
 `run_a_gan`; this module holds what both training loops need and students never write:
 the MNIST loader (every MNIST image on disk), the alternating D/G update loop with a
-progress bar, fixed-noise sample grids collected during training and written as a small
-looping GIF, and scoring of the final generator with `dl4cv.mnist_scorer`.
+progress bar and optional random translation of D's inputs (for training on a fraction of
+MNIST), fixed-noise sample grids collected during training and written as a small looping
+GIF, and scoring of the final generator with `dl4cv.mnist_scorer`.
 """
 import time
 from pathlib import Path
@@ -91,6 +92,30 @@ def to_uint8(images, value_range=(-1.0, 1.0)) -> np.ndarray:
     return ((x - lo) / (hi - lo)).clamp(0, 1).mul(255).round().byte().numpy()
 
 
+def random_translate(x, max_shift, fill=-1.0) -> torch.Tensor:
+    """Shift each image by its own random whole-pixel offset, filling the uncovered border.
+
+    x: (B, 784) or (B, 1, 28, 28); returns (B, 1, 28, 28). Offsets dy, dx are uniform in
+    [-max_shift, max_shift] (torch's global generator, so seeded runs repeat). `fill` is the
+    background value (-1 for tanh-scaled MNIST). Differentiable in x: the gradient of a kept
+    pixel flows back to where it came from, so the generator learns through the shift.
+    """
+    if max_shift < 0:
+        raise ValueError(f"max_shift must be >= 0, got {max_shift}")
+    check_image_batch(x)
+    b = x.shape[0]
+    images = x.reshape(b, 28, 28)
+    if max_shift == 0:
+        return images.reshape(b, *IMAGE_SHAPE)
+    padded = torch.nn.functional.pad(images, (max_shift,) * 4, value=fill)
+    dy, dx = (torch.randint(0, 2 * max_shift + 1, (b,)).to(x.device) for _ in range(2))
+    pixels = torch.arange(28, device=x.device)
+    rows = (dy[:, None] + pixels)[:, :, None]     # (B, 28, 1)
+    cols = (dx[:, None] + pixels)[:, None, :]     # (B, 1, 28)
+    batch = torch.arange(b, device=x.device)[:, None, None]
+    return padded[batch, rows, cols].reshape(b, *IMAGE_SHAPE)
+
+
 @torch.no_grad()
 def generate(G, noise, batch_size=500):
     """G's outputs for `noise`, in eval mode (BatchNorm running statistics), on G's device."""
@@ -104,20 +129,32 @@ def generate(G, noise, batch_size=500):
 
 def train_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, loader_train, noise_fn,
               show_every=250, batch_size=128, noise_size=96, num_epochs=10, max_iters=None,
-              frame_every=None, gif_path=None, device=None, verbose=True, on_show=None):
+              frame_every=None, gif_path=None, device=None, verbose=True, on_show=None,
+              augment_shift=0):
     """The course's alternating GAN update on MNIST.
 
     Per iteration: one discriminator step on a real batch (scaled to [-1, 1]) and a detached
-    fake batch, then one generator step on a fresh fake batch. `noise_fn(n)` returns (n,
-    noise_size) noise (the course module's `sample_noise`). Every `show_every` iterations the
-    generator's current batch is kept (and passed to `on_show(images, it)`); every
-    `frame_every` iterations a fixed-noise 8x8 grid is kept as a GIF frame.
+    fake batch, then one generator step on a fresh fake batch. With `augment_shift` > 0 every
+    image D sees, real or fake, in both steps, is first moved by up to that many pixels
+    (`random_translate`, the translation of "DiffAugment", Zhao et al. 2020). That method is
+    meant for small data sets, where D sees each image many times and can learn them by
+    heart. Fakes are shifted the same way as reals, so G gains nothing by drawing shifted
+    digits. `noise_fn(n)` returns (n, noise_size) noise (the course module's `sample_noise`).
+    Every `show_every` iterations the generator's current batch is kept (and passed to
+    `on_show(images, it)`); every `frame_every` iterations a fixed-noise 8x8 grid is kept as a
+    GIF frame.
 
     Returns a dict: images (list of (16, 784) numpy arrays in [-1, 1]), frames (uint8 grids),
     d_losses, g_losses, iterations, seconds, seconds_per_epoch, gif (path or None).
     """
     from tqdm.auto import tqdm
+    if augment_shift < 0:
+        raise ValueError(f"augment_shift must be >= 0, got {augment_shift}")
     device = torch.device(device) if device is not None else next(G.parameters()).device
+
+    def D_view(images):  # what D sees: the images, shifted when augmenting
+        return random_translate(images, augment_shift) if augment_shift else images.view(-1, *IMAGE_SHAPE)
+
     iters_per_epoch = len(loader_train)
     total = num_epochs * iters_per_epoch if max_iters is None else min(max_iters, num_epochs * iters_per_epoch)
     frame_every = frame_every or max(1, total // 40)
@@ -135,16 +172,16 @@ def train_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
                 continue
             real = (2 * x - 1).to(device)  # generator outputs tanh values in [-1, 1]
             D_solver.zero_grad()
-            logits_real = D(real)
+            logits_real = D(D_view(real))
             fake = G(noise_fn(batch_size).to(device)).detach()
-            logits_fake = D(fake.view(batch_size, *IMAGE_SHAPE))
+            logits_fake = D(D_view(fake))
             d_total_error = discriminator_loss(logits_real, logits_fake)
             d_total_error.backward()
             D_solver.step()
 
             G_solver.zero_grad()
             fake = G(noise_fn(batch_size).to(device))
-            g_error = generator_loss(D(fake.view(batch_size, *IMAGE_SHAPE)))
+            g_error = generator_loss(D(D_view(fake)))
             g_error.backward()
             G_solver.step()
 

@@ -236,7 +236,9 @@ def main(argv=None):
                              "notebook's limit, since one training cell can take hours on a CPU)")
     parser.add_argument("--nb-timeout", type=int, default=None,
                         help="seconds per notebook (default: 900 in smoke mode, 4 h in full mode)")
-    parser.add_argument("--out", default=None, help="output folder (default build/)")
+    parser.add_argument("--out", default=None,
+                        help="output folder for the report, executed notebooks and the images "
+                             "they save (default build/)")
     args = parser.parse_args(argv)
 
     env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONUNBUFFERED": "1"}
@@ -256,6 +258,9 @@ def main(argv=None):
         return 1
     out_dir = Path(args.out) if args.out else build_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The notebooks save their images under dl4cv.paths.build_dir(): point it at out_dir, so a
+    # run with --out (e.g. `make test`'s) never overwrites the images of another run.
+    env["DL4CV_BUILD"] = str(out_dir.resolve())
     nb_timeout = args.nb_timeout or (900 if mode_name == "smoke" else 4 * 3600)
     cell_timeout = args.timeout or (600 if mode_name == "smoke" else nb_timeout)
     jobs = max(1, min(args.jobs, len(notebooks)))

@@ -183,3 +183,89 @@ def test_run_a_gan_rejects_wrong_image_size(gan):
     with pytest.raises(ValueError, match="28"):
         gan.run_a_gan(D, G, gan.get_optimizer(D), gan.get_optimizer(G), gan.discriminator_loss,
                       gan.generator_loss, _tiny_loader(size=32), batch_size=32, num_epochs=1, verbose=False)
+
+
+# ---- random translation of D's inputs (dl4cv.gan_tools.random_translate) ----------------
+def test_random_translate_is_a_padded_shift_of_each_image():
+    from dl4cv.gan_tools import random_translate
+    torch.manual_seed(0)
+    x = torch.rand(200, 784) * 2 - 1
+    out = random_translate(x, 2)
+    assert out.shape == (200, 1, 28, 28)
+    # Reference: every window of the image padded with -1 by explicit slicing.
+    padded = torch.full((200, 32, 32), -1.0)
+    padded[:, 2:30, 2:30] = x.view(200, 28, 28)
+    offsets = []
+    for i in range(200):
+        match = [(a, b) for a in range(5) for b in range(5)
+                 if torch.equal(out[i, 0], padded[i, a:a + 28, b:b + 28])]
+        assert len(match) == 1
+        offsets.append(match[0])
+    assert len(set(offsets)) == 25  # all 5x5 offsets occur in 200 draws
+
+
+def test_random_translate_gradient_reaches_kept_pixels_only():
+    from dl4cv.gan_tools import random_translate
+    torch.manual_seed(1)
+    x = torch.randn(8, 1, 28, 28, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(8, 1, 28, 28, dtype=torch.float64)
+    out = random_translate(x, 3)
+    (out * weights).sum().backward()
+    # Closed form: d/dx sum(w * shift(x)) = shift^-1(w), zero on pixels shifted out of view.
+    for i in range(8):
+        grid = torch.zeros(34, 34, dtype=torch.float64)
+        found = [(a, b) for a in range(7) for b in range(7)
+                 if torch.equal(out[i, 0].detach(), F.pad(x[i, 0].detach(), (3,) * 4, value=-1.0)[a:a + 28, b:b + 28])]
+        a, b = found[0]
+        grid[a:a + 28, b:b + 28] = weights[i, 0]
+        assert torch.allclose(x.grad[i, 0], grid[3:31, 3:31])
+
+
+def test_random_translate_zero_shift_and_bad_input():
+    from dl4cv.gan_tools import random_translate
+    x = torch.rand(4, 784)
+    assert torch.equal(random_translate(x, 0), x.view(4, 1, 28, 28))
+    with pytest.raises(ValueError, match="max_shift"):
+        random_translate(x, -1)
+    with pytest.raises(ValueError, match="28"):
+        random_translate(torch.rand(4, 1, 32, 32), 2)
+
+
+def test_run_a_gan_with_shifted_discriminator_inputs(gan):
+    """With augment_shift, D sees shifted reals (borders at -1) in the real-image step."""
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self, D):
+            super().__init__()
+            self.D = D
+
+        def forward(self, x):
+            seen.append(x.detach().clone())
+            return self.D(x)
+
+    D, G = gan.discriminator(), gan.generator()
+    loader = _tiny_loader()
+    real0 = next(iter(loader))[0]
+    hist = {}
+    gan.run_a_gan(Recorder(D), G, gan.get_optimizer(D), gan.get_optimizer(G), gan.discriminator_loss,
+                  gan.generator_loss, loader, batch_size=32, num_epochs=1, history=hist,
+                  verbose=False, augment_shift=2)
+    assert hist["iterations"] == 3 and np.isfinite(hist["g_losses"]).all()
+    # The first D call of each iteration is the real batch: rand in [0,1] scaled to [-1,1] never
+    # hits exactly -1, so -1 pixels are the fill of the shift, and most images were moved.
+    moved = (seen[0].view(32, -1) == -1).any(1).float().mean()
+    assert moved > 0.5
+    assert not torch.equal(seen[0], (2 * real0 - 1))
+    with pytest.raises(ValueError, match="augment_shift"):
+        gan.run_a_gan(D, G, gan.get_optimizer(D), gan.get_optimizer(G), gan.discriminator_loss,
+                      gan.generator_loss, loader, batch_size=32, num_epochs=1, verbose=False,
+                      augment_shift=-1)
+
+
+def test_gan_seeds_command_rejects_bad_input():
+    from dl4cv import gan_seeds
+    with pytest.raises(ValueError, match="model must be one of"):
+        gan_seeds.train_and_score("wgan")
+    with pytest.raises(SystemExit):
+        gan_seeds.main(["--augment-shift", "-1"])

@@ -18,6 +18,8 @@ note_data("toy data: 3 points")
 print("max relative error: 3.1e-10")
 record("toy accuracy", 0.75)
 assert is_smoke()
+from dl4cv.paths import build_dir
+(build_dir() / "toy_picture.txt").write_text("saved by the notebook")
 '''
 MISSING_DATA = '''# %%
 from dl4cv.data import load_cifar10
@@ -79,6 +81,8 @@ def test_runner_reports_and_keeps_going(tmp_path):
     assert "ran past" in report["d_slow.ipynb"]["failure"]
     md = (out / "report.md").read_text()
     assert "| `a_good.ipynb` | ok |" in md and "toy accuracy = 0.75" in md
+    # What a notebook saves under build_dir() lands in --out, beside the report.
+    assert (out / "toy_picture.txt").read_text() == "saved by the notebook"
 
 
 HANGS = '''# %%

@@ -179,13 +179,16 @@ def build_dc_generator(noise_dim=NOISE_DIM):
 
 def run_a_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, loader_train,
               show_every=250, batch_size=128, noise_size=NOISE_DIM, num_epochs=10, device="cpu",
-              *, max_iters=None, gif_path=None, frame_every=None, history=None, verbose=True):
+              *, max_iters=None, gif_path=None, frame_every=None, history=None, verbose=True,
+              augment_shift=0):
     """Train a GAN (given code; the loop lives in dl4cv.gan_tools.train_gan).
 
     loader_train yields (x, y) with x (B, 1, 28, 28) in [0, 1]. Every show_every iterations
     the generator's current samples are kept. max_iters caps the iterations; gif_path writes
     fixed-noise sample grids (every frame_every iterations) as a looping GIF; history (a dict)
-    receives losses, timings and frames. Returns the list of kept (16, 784) sample arrays.
+    receives losses, timings and frames; augment_shift > 0 moves every image D sees by up to
+    that many pixels (see train_gan; 0 is the course's loop). Returns the list of kept
+    (16, 784) sample arrays.
     """
     from dl4cv.gan_tools import train_gan
     D.to(device)
@@ -194,7 +197,7 @@ def run_a_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
                      noise_fn=lambda n: sample_noise(n, noise_size, device=device),
                      show_every=show_every, batch_size=batch_size, noise_size=noise_size,
                      num_epochs=num_epochs, max_iters=max_iters, frame_every=frame_every,
-                     gif_path=gif_path, device=device, verbose=verbose)
+                     gif_path=gif_path, device=device, verbose=verbose, augment_shift=augment_shift)
     if history is not None:
         history.update(hist)
     return hist["images"]

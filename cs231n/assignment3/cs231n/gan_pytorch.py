@@ -224,7 +224,7 @@ def build_dc_generator(noise_dim=NOISE_DIM):
 
 def run_a_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, loader_train,
               show_every=250, batch_size=128, noise_size=96, num_epochs=10, *, max_iters=None,
-              gif_path=None, frame_every=None, history=None, verbose=True):
+              gif_path=None, frame_every=None, history=None, verbose=True, augment_shift=0):
     """Train a GAN (given code).
 
     Inputs: the models D, G and their optimizers; the loss functions to use; loader_train
@@ -232,7 +232,8 @@ def run_a_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
     every that many iterations); batch_size; noise_size; num_epochs.
     Extras: max_iters caps the iterations (smoke mode); gif_path writes the fixed-noise sample
     grids taken every frame_every iterations as a looping GIF; history (a dict) receives the
-    losses, timings and frames.
+    losses, timings and frames; augment_shift > 0 moves every image D sees by up to that many
+    pixels (see dl4cv.gan_tools.train_gan; 0 is the course's loop).
 
     Returns: list of (16, 784) numpy arrays of samples in [-1, 1], one per show_every.
     """
@@ -241,7 +242,7 @@ def run_a_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
                      noise_fn=lambda n: sample_noise(n, noise_size).type(dtype),
                      show_every=show_every, batch_size=batch_size, noise_size=noise_size,
                      num_epochs=num_epochs, max_iters=max_iters, frame_every=frame_every,
-                     gif_path=gif_path, verbose=verbose)
+                     gif_path=gif_path, verbose=verbose, augment_shift=augment_shift)
     if history is not None:
         history.update(hist)
     return hist["images"]
