@@ -7,6 +7,7 @@ progress bar and optional random translation of D's inputs (for training on a fr
 MNIST), fixed-noise sample grids collected during training and written as a small looping
 GIF, and scoring of the final generator with `dl4cv.mnist_scorer`.
 """
+import functools
 import time
 from pathlib import Path
 
@@ -151,10 +152,9 @@ def train_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
     if augment_shift < 0:
         raise ValueError(f"augment_shift must be >= 0, got {augment_shift}")
     device = torch.device(device) if device is not None else next(G.parameters()).device
-
-    def D_view(images):  # what D sees: the images, shifted when augmenting
-        return random_translate(images, augment_shift) if augment_shift else images.view(-1, *IMAGE_SHAPE)
-
+    # What D sees: random_translate(images, 0) only reshapes and draws no random numbers, so
+    # the course's loop (augment_shift=0) repeats exactly.
+    view = functools.partial(random_translate, max_shift=augment_shift)
     iters_per_epoch = len(loader_train)
     total = num_epochs * iters_per_epoch if max_iters is None else min(max_iters, num_epochs * iters_per_epoch)
     frame_every = frame_every or max(1, total // 40)
@@ -172,16 +172,16 @@ def train_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
                 continue
             real = (2 * x - 1).to(device)  # generator outputs tanh values in [-1, 1]
             D_solver.zero_grad()
-            logits_real = D(D_view(real))
+            logits_real = D(view(real))
             fake = G(noise_fn(batch_size).to(device)).detach()
-            logits_fake = D(D_view(fake))
+            logits_fake = D(view(fake))
             d_total_error = discriminator_loss(logits_real, logits_fake)
             d_total_error.backward()
             D_solver.step()
 
             G_solver.zero_grad()
             fake = G(noise_fn(batch_size).to(device))
-            g_error = generator_loss(D(D_view(fake)))
+            g_error = generator_loss(D(view(fake)))
             g_error.backward()
             G_solver.step()
 
