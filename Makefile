@@ -14,7 +14,7 @@ JOBS ?= 2
 FULL ?=
 NB ?=
 MODE := $(if $(filter 1 yes true,$(FULL)),--full,--smoke)
-REQUIRED_DATA := cifar10 mnist styles
+REQUIRED_DATA := cifar10 mnist styles course_files
 OPTIONAL_DATA := coco coco_eecs imagenet_val squeezenet mobilenet_v2 voc2007
 
 .PHONY: run test notebooks data bench release grade examples results clean help

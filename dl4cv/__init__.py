@@ -10,6 +10,7 @@ _EXPORTS = {
     "DL4CVError": "dl4cv.errors", "DataMissingError": "dl4cv.errors",
     "is_smoke": "dl4cv.mode", "is_full": "dl4cv.mode", "pick": "dl4cv.mode",
     "get_device": "dl4cv.device", "seed_everything": "dl4cv.seeding", "record": "dl4cv.report",
+    "check": "dl4cv.checks",
 }
 __all__ = list(_EXPORTS)
 

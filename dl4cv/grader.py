@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dl4cv import release as rel
+from dl4cv.checks import parse_check_line
 from dl4cv.paths import REPO_ROOT, build_dir
 
 try:
@@ -438,6 +439,15 @@ def evaluate_check(check, text):
     if "contains" in check:
         ok = check["contains"] in text
         return ok, f"prints {check['contains']!r}" + ("" if ok else ": not printed")
+    if "check" in check:  # a `dl4cv.check(...)` line: the notebook's own threshold decides
+        name = check["check"]
+        lines = [c for ln in text.splitlines()
+                 if (c := parse_check_line(ln)) and c["name"] == name]
+        if not lines:
+            return False, f"{name}: not printed"
+        failed = [c for c in lines if c["status"] == "FAILED"]
+        c = (failed or lines)[-1]
+        return not failed, f"{name} = {c['value']} ({c['by']}: {c['rule']}) {c['status']}"
     if "record" in check:
         name = check["record"]
         values = [m.group("value") for ln in text.splitlines()

@@ -40,6 +40,12 @@ def _style(name):
     return Item(name, f"styles/{name}", (), None, mirror=f"styles/{name}")
 
 
+def _course_file(path):
+    # Inside the course's starter zips, not published at a URL of their own: mirror only.
+    return Item(path.rsplit("/", 1)[-1], f"course_files/{path}", (), None,
+                mirror=f"course_files/{path}")
+
+
 DATASETS = {d.name: d for d in (
     Dataset("cifar10", "CIFAR-10, python version (CS231n A1-A3, EECS A4-A5)", (
         Item("cifar-10-python.tar.gz", "downloads/cifar-10-python.tar.gz",
@@ -54,6 +60,12 @@ DATASETS = {d.name: d for d in (
     Dataset("styles", "Style-transfer content and style images (CS231n A3, EECS A4)", tuple(
         _style(n) for n in ("tubingen.jpg", "composition_vii.jpg", "the_scream.jpg",
                             "starry_night.jpg", "muse.jpg"))),
+    Dataset("course_files", "Files the CS231n 2020 starter folders ship and the notebooks read "
+            "(check values, pictures)", tuple(_course_file(p) for p in (
+                "cs231n/assignment2/cs231n/notebook_images/kitten.jpg",
+                "cs231n/assignment2/cs231n/notebook_images/puppy.jpg",
+                "cs231n/assignment3/style-transfer-checks.npz",
+                "cs231n/assignment3/gan-checks-tf.npz"))),
     Dataset("coco", "COCO captioning, CS231n format (HDF5 + vocab JSON)", (
         Item("coco_captioning.zip", "downloads/coco_captioning.zip",
              ("http://cs231n.stanford.edu/coco_captioning.zip",), None,
@@ -82,11 +94,12 @@ DATASETS = {d.name: d for d in (
 # What each assignment needs; `get_datasets.sh cs231n-a3` fetches a group.
 GROUPS = {
     "cs231n-a1": ("cifar10",),
-    "cs231n-a2": ("cifar10",),
-    "cs231n-a3": ("coco", "imagenet_val", "squeezenet", "styles", "mnist", "cifar10"),
+    "cs231n-a2": ("cifar10", "course_files"),
+    "cs231n-a3": ("coco", "imagenet_val", "squeezenet", "styles", "mnist", "cifar10",
+                  "course_files"),
     "eecs498-a4": ("cifar10", "coco_eecs", "imagenet_val", "squeezenet", "mobilenet_v2", "styles"),
     "eecs498-a5": ("voc2007", "mobilenet_v2", "cifar10"),
     "eecs498-a6": ("mnist",),
 }
 # What the data mirror (../shared/data) holds; the rest can only come from the internet.
-MIRRORED = ("cifar10", "mnist", "styles")
+MIRRORED = ("cifar10", "mnist", "styles", "course_files")
