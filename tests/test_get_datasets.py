@@ -156,3 +156,35 @@ def test_full_disk_is_one_clear_line(monkeypatch, tmp_path, capsys, server):
     err = capsys.readouterr().err
     assert code == 1
     assert any("t10k-labels" in l and "disk full" in l for l in err.splitlines())
+
+
+def test_course_files_come_from_the_mirror_into_each_assignment_layout(tmp_path, capsys):
+    """`course_files` (files inside the courses' starter zips: check values, pictures) has no
+    URL of its own: it comes from the mirror, verified against SHA256SUMS, to
+    data/course_files/<our assignment folder>/<path inside the assignment folder>, which is
+    where tools/course_compat.py and our notebooks read it."""
+    from dl4cv.data.registry import DATASETS, GROUPS, MIRRORED
+    items = DATASETS["course_files"].items
+    assert "course_files" in MIRRORED and {"course_files"} <= set(GROUPS["cs231n-a3"])
+    mirror = tmp_path / "mirror"
+    sums = []
+    for item in items:
+        assert not item.urls and item.dest == item.mirror and item.dest.startswith("course_files/")
+        course, assignment = item.dest.split("/")[1:3]
+        assert (REPO_ROOT / course / assignment).is_dir(), item.dest
+        body = f"fake {item.name}".encode()
+        (mirror / item.mirror).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / item.mirror).write_bytes(body)
+        sums.append(f"{sha256(body)}  ./{item.mirror}")
+    (mirror / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+    data = tmp_path / "data"
+    assert fetch.main(["--mirror", str(mirror), "--data-dir", str(data), "course_files"]) == 0
+    for item in items:
+        assert (data / item.dest).read_bytes() == f"fake {item.name}".encode()
+    names = {i.dest for i in items}
+    assert "course_files/cs231n/assignment3/style-transfer-checks.npz" in names
+    assert "course_files/cs231n/assignment2/cs231n/notebook_images/kitten.jpg" in names
+    # a file whose bytes do not match the mirror's list is refused
+    (mirror / items[0].mirror).write_bytes(b"tampered")
+    assert fetch.main(["--mirror", str(mirror), "--data-dir", str(tmp_path / "d2"), "course_files"]) != 0
+    assert not (tmp_path / "d2" / items[0].dest).exists()

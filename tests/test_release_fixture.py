@@ -176,3 +176,139 @@ def test_outside_git_compiled_and_test_files_never_ship(tmp_path):
                      "cs231n/assignment9/minilib/layers.py", "cs231n/assignment9/minilib/net.py",
                      "cs231n/assignment9/notes.txt"]
     assert [z.name for z in built.zips] == ["cs231n-assignment9.zip"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Check cells never compute an expected value from a formula, a lambda or a local re-implementation
+# ---------------------------------------------------------------------------------------------
+SETUP = "import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom minilib.layers import *\n"
+INPUTS = ("N, D = 3, 4\n"
+          "x = np.linspace(-0.5, 0.5, num=N * D).reshape(N, D)\n"
+          "w = np.linspace(-0.2, 0.3, num=D)\n")
+CLEAN_CELLS = {
+    "hard-coded expected value": INPUTS + (
+        "out, _ = scale_forward(x, w)\n"
+        "correct_out = np.array([[0.1, -0.0, 0.02, 0.03]] * 3)\n"
+        "print('out error:', rel_error(out, correct_out))\n"),
+    "numeric gradient": INPUTS + (
+        "dout = np.random.randn(N, D)\n"
+        "dx_num = eval_numerical_gradient_array(lambda x: scale_forward(x, w)[0], x, dout)\n"
+        "dx, dw = scale_backward(dout, scale_forward(x, w)[1])\n"
+        "check('dx error', rel_error(dx, dx_num), below=1e-8)\n"),
+    "loaded file": (
+        "data = np.load('checks.npz')\n"
+        "out = softplus(data['x'])\n"
+        "check('softplus error', rel_error(out, data['out']), below=1e-7)\n"),
+    "torch op as a black box": (
+        "x = np.random.randn(4, 5)\n"
+        "expected = F.softplus(torch.from_numpy(x)).numpy()\n"
+        "assert np.allclose(softplus(x), expected)\n"),
+    "'around' value and a difference measure": INPUTS + (
+        "loss = mean_squared(scale_forward(x, w)[0], x)\n"
+        "check('loss', loss, near=0.2, tol=0.1)\n"
+        "err = np.max(np.abs(scale_forward(x, w)[0] - x * 2)) / 3\n"
+        "check('max difference', err, below=10.0)\n"),
+    "two student implementations compared, a backward pass given its cache": INPUTS + (
+        "out, cache = scale_forward(x, w)\n"
+        "dx, dw = scale_backward(np.ones((N, D)), cache)\n"
+        "dx2, dw2 = scale_backward_alt(np.ones((N, D)), cache)\n"
+        "check('dx difference', np.abs(dx - dx2).max(), below=1e-12)\n"
+        "check('softplus', rel_error(softplus(out), np.array([[0.7, 0.7, 0.7, 0.7]] * 3)), below=1.0)\n"),
+    "inputs built with math are inputs": (
+        "X = np.random.randn(5, 4)\n"
+        "a = np.maximum(0, X.dot(np.ones((4, 4))))\n"   # the course builds such inputs
+        "out, _ = scale_forward(a, np.ones(4))\n"
+        "print('difference:', np.linalg.norm(out - F.relu(torch.from_numpy(a)).numpy()))\n"),
+}
+LEAKING_CELLS = {
+    "numpy math": INPUTS + (
+        "out = softplus(x.dot(np.ones((D, D))))\n"
+        "expected = np.logaddexp(0, x.dot(np.ones((D, D))))\n"
+        "print('softplus error:', rel_error(out, expected))\n"),
+    "inline formula in check": INPUTS + (
+        "out, _ = scale_forward(x, w)\n"
+        "check('out error', rel_error(out, x * w[None, :] + 0 * x), below=1e-8)\n"),
+    "loop building the array": INPUTS + (
+        "out, _ = scale_forward(x, w)\n"
+        "expected = np.zeros((N, D))\n"
+        "for n in range(N):\n"
+        "    expected[n] = np.multiply(x[n], w)\n"
+        "assert np.allclose(out, expected)\n"),
+    "lambda re-implementation": INPUTS + (
+        "ref = lambda x: np.logaddexp(0, x)\n"
+        "print('softplus error:', rel_error(softplus(x), ref(x)))\n"),
+    "local function re-implementation": INPUTS + (
+        "def reference(x, w):\n"
+        "    return np.einsum('nd,d->nd', x, w)\n"
+        "np.testing.assert_allclose(scale_forward(x, w)[0], reference(x, w))\n"),
+    "gather by array indexing": (
+        "W = np.linspace(0, 1, num=12).reshape(4, 3)\n"
+        "idx = np.asarray([[0, 3], [2, 1]])\n"
+        "check('embedding error', rel_error(softplus(W)[idx], W[idx].reshape(2, 2, 3)), below=1e-8)\n"),
+    "torch formula": (
+        "x = torch.randn(3, 4)\n"
+        "W = torch.randn(4, 2)\n"
+        "expected = F.relu(x @ W)\n"
+        "check('out error', rel_error(softplus(x.numpy()), expected.numpy()), below=1e-8)\n"),
+    "student functions composed": INPUTS + (
+        "expected = softplus(scale_forward(x, w)[0])\n"
+        "out = softplus_of_scale(x, w)\n"
+        "check('composed error', rel_error(out, expected), below=1e-8)\n"),
+    "manual relative error printed": INPUTS + (
+        "ref = np.sum(np.logaddexp(0, x))\n"
+        "err = abs(softplus(x).sum() - ref) / abs(ref)\n"
+        "print(f'softplus relative error: {err:.2e}')\n"),
+}
+STUDENT = {"scale_forward", "scale_backward", "scale_backward_alt", "softplus", "softplus_of_scale"}
+
+
+def _notebook(*sources, tags=None):
+    import nbformat.v4 as v4
+    cells = [v4.new_code_cell(SETUP)] + [v4.new_code_cell(s) for s in sources]
+    for cell, t in zip(cells[1:], tags or []):
+        cell.metadata["tags"] = t
+    return v4.new_notebook(cells=cells)
+
+
+@pytest.mark.parametrize("what", sorted(CLEAN_CELLS))
+def test_a_clean_check_cell_passes(what):
+    assert release.check_cells(_notebook(CLEAN_CELLS[what]), student=STUDENT) == []
+
+
+@pytest.mark.parametrize("what", sorted(LEAKING_CELLS))
+def test_a_check_cell_that_restates_the_solution_is_found(what):
+    found = release.check_cells(_notebook(LEAKING_CELLS[what]), student=STUDENT)
+    assert len(found) == 1, (what, found)
+    assert found[0].cell == 1 and ("formula" in found[0].message
+                                   or "made by other student functions" in found[0].message), found
+
+
+def test_solution_cells_are_the_students_and_not_scanned():
+    # the same formula is the student's own code in a cell tagged `solution`; a later check
+    # comparing with its result compares with a student's output
+    nb = _notebook(INPUTS + "my_out = np.logaddexp(0, x)\n",
+                   "check('softplus error', rel_error(softplus(x), my_out), below=1e-8)\n",
+                   tags=[["solution"], []])
+    assert release.check_cells(nb, student=STUDENT) == []
+    # untagged (as a check cell) the same code is a leak
+    nb.cells[1].metadata["tags"] = []
+    assert [f.cell for f in release.check_cells(nb, student=STUDENT)] == [2]
+
+
+def test_the_fixture_release_has_clean_check_cells(built):
+    assert release.check_cell_problems(built) == []
+
+
+def test_a_release_with_a_leaking_check_cell_fails(tmp_path):
+    import nbformat
+    root = tmp_path / "repo"
+    a = root / "cs231n" / "assignment9"
+    shutil.copytree(SOLUTION, a, ignore=shutil.ignore_patterns("tests", "conftest.py"))
+    nb = nbformat.read(a / "mini.ipynb", as_version=4)
+    leak = nbformat.v4.new_code_cell(
+        "expected = np.logaddexp(0, x)\nprint('softplus error:', rel_error(softplus(x), expected))")
+    nb.cells.insert(4, leak)
+    nbformat.write(nb, a / "mini.ipynb")
+    with pytest.raises(release.ReleaseError, match="check cell restates a solution: "
+                       r"cs231n/assignment9/mini.ipynb: cell 5 .*np.logaddexp\(0, x\)"):
+        release.build(tmp_path / "out", root=root, assignments=["cs231n/assignment9"], support=())

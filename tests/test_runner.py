@@ -1,6 +1,6 @@
 """The notebook runner on small notebooks: executed copies, one-block failures that do not
-stop the run, the report's figures, a missing data folder shown as the one-line fix; and the
-notebook builder's format."""
+stop the run, the report's figures, a missing data folder shown as the one-line fix, course
+checks (`dl4cv.check`) that fail a notebook; and the notebook builder's format."""
 import json
 import subprocess
 import sys
@@ -148,3 +148,73 @@ def test_cell_progress_is_shown_for_long_notebooks(capsys):
     queue.put(("cs231n/assignment2/PyTorch.ipynb", 13, 40))
     _show_cells(queue, on_terminal, cells, last)
     assert shown == ["PyTorch.ipynb cell 13/40"]
+
+
+CHECKS_PASS = '''# %%
+from dl4cv import check
+check("dx error", 3e-10, below=1e-8)
+print("a plain course print, max relative error: 2e-9")
+# %%
+check("val accuracy", 0.05, above=0.5, full_only=True)   # not enforced in smoke mode
+check("loss", 2.31, near=2.3, tol=0.1)
+'''
+CHECKS_FAIL = '''# %%
+from dl4cv import check
+check("dx error", 3e-10, below=1e-8)
+# %%
+check("next_h error", 4.2e-3, below=1e-8)
+print("the cell goes on after a failed check")
+'''
+
+
+def test_a_failed_course_check_fails_the_notebook(tmp_path):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for name, src in [("a_checks_pass", CHECKS_PASS), ("b_checks_fail", CHECKS_FAIL)]:
+        (tmp_path / f"{name}.py").write_text(src)
+        build(tmp_path / f"{name}.py", folder / f"{name}.ipynb")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "dl4cv.runner", str(folder), "--smoke", "--jobs", "1",
+                        "--out", str(out), "--timeout", "120"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "1 passed, 1 failed"
+    report = {e["notebook"]: e for e in json.loads((out / "report.json").read_text())["notebooks"]}
+    good, bad = report["a_checks_pass.ipynb"], report["b_checks_fail.ipynb"]
+    assert good["status"] == "ok" and good["failure"] is None and good["num_course_checks"] == 3
+    assert [(c["name"], c["status"]) for c in good["course_checks"]] == [
+        ("dx error", "ok"), ("val accuracy", "not enforced in smoke mode"), ("loss", "ok")]
+    assert good["course_checks"][0] == {"name": "dx error", "value": "3e-10", "by": "course",
+                                        "rule": "< 1e-08", "status": "ok", "cell": 2}
+    # check lines are listed once, as course checks; other course-style prints stay in `checks`
+    assert good["checks"] == ["a plain course print, max relative error: 2e-9"]
+    assert bad["status"] == "failed" and bad["num_course_checks"] == 2
+    failure = bad["failure"].splitlines()
+    assert failure[0] == "FAILED b_checks_fail.ipynb: 1 of 2 course check(s) failed"
+    assert failure[1].strip() == "cell 3: next_h error = 0.0042, needs [course: < 1e-08]"
+    assert "FAILED b_checks_fail.ipynb: 1 of 2 course check(s) failed" in r.stdout
+    md = (out / "report.md").read_text()
+    assert "| `a_checks_pass.ipynb` | ok |" in md and "| 3 (1 not enforced) |" in md
+    assert "| `b_checks_fail.ipynb` | failed |" in md and "| 2 (1 FAILED) |" in md
+    assert "| 3 | next_h error | 0.0042 | course: < 1e-08 | FAILED |" in md
+
+
+def test_failed_checks_are_named_beside_a_crash():
+    """A notebook that prints a FAILED check and then raises: both are in its failure block."""
+    import nbformat.v4 as v4
+
+    from dl4cv.runner import _describe_failed_checks, extract_figures
+    nb = v4.new_notebook(cells=[
+        v4.new_code_cell("check(...)", outputs=[v4.new_output(
+            "stream", name="stdout", text="\x1b[0mW1 error: 0.5  [course: < 1e-07] FAILED\n"
+                                          "[dl4cv] loss = 2.3\nloss: 2.3\n")]),
+        v4.new_code_cell("1/0", outputs=[v4.new_output("error", ename="ZeroDivisionError",
+                                                       evalue="", traceback=[])])])
+    headline, checks, data, course = extract_figures(nb)
+    assert headline == {"loss": "2.3"} and checks == ["loss: 2.3"] and data == []
+    assert course == [{"name": "W1 error", "value": "0.5", "by": "course", "rule": "< 1e-07",
+                       "status": "FAILED", "cell": 1}]
+    lines = _describe_failed_checks("x.ipynb", course, crashed=True)
+    assert lines == ["    and 1 of 1 course check(s) failed before:",
+                     "    cell 1: W1 error = 0.5, needs [course: < 1e-07]"]
+    assert _describe_failed_checks("x.ipynb", [dict(course[0], status="ok")], crashed=False) == []
