@@ -2,7 +2,8 @@
 # Both set themselves up on a fresh machine: .venv, dependencies, data.
 #   make run FULL=1        course-size runs (hours on a CPU; use a GPU)
 #   make run NB=cs231n/assignment1/knn.ipynb    one notebook (or a folder)
-#   make bench | make release | make grade SUBMISSION=path/to/assignment_folder
+#   make bench | make release | make grade SUBMISSION=path/to/assignment_folder_or_zip
+#   make mutants [A=eecs498/A6]   the full mutant sweep -> grading/mutants.log (commit it)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -17,7 +18,7 @@ MODE := $(if $(filter 1 yes true,$(FULL)),--full,--smoke)
 REQUIRED_DATA := cifar10 mnist styles course_files
 OPTIONAL_DATA := coco coco_eecs imagenet_val squeezenet mobilenet_v2 voc2007
 
-.PHONY: run test notebooks data bench release grade examples results clean help
+.PHONY: run test notebooks data bench release grade mutants examples results clean help
 help:
 	@sed -n '1,6p' Makefile
 
@@ -38,13 +39,15 @@ notebooks: $(VENV)/.installed
 run: data notebooks
 
 # The test suite (two xdist workers, one BLAS thread each), then every notebook in smoke
-# mode into build/test/ (so a test run never overwrites `make run`'s report and images); both
-# always run, and the target fails if either failed.
+# mode into build/test/ (so a test run never overwrites `make run`'s report and images), then
+# the solutions' notebook questions of grading/*.toml judged on that run (the tests grade
+# the rest); all always run, and the target fails if any failed.
 test: data
 	@status=0; \
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(PY) -m pytest -q -n $(JOBS) --dist loadfile || status=1; \
 	$(PY) -m dl4cv.runner --smoke --jobs $(JOBS) --out build/test || status=1; \
+	$(PY) -m dl4cv.grader --from-run build/test || status=1; \
 	exit $$status
 
 bench: data
@@ -54,8 +57,16 @@ release: $(VENV)/.installed
 	$(PY) -m dl4cv.release
 
 grade: $(VENV)/.installed data
-	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/assignment_folder [ASSIGNMENT=cs231n/assignment2]"; exit 2; }
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/assignment_folder_or_zip [ASSIGNMENT=cs231n/assignment2]"; exit 2; }
 	$(PY) -m dl4cv.grader "$(SUBMISSION)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+# Every solution region stubbed in turn must lose exactly its questions' points (hours on one
+# core; A=<assignment> for one). Rewrites that assignment's section of grading/mutants.log, which
+# a test compares with the current regions and declarations.
+A ?= ALL
+mutants: data
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  $(PY) -m dl4cv.grader --mutants $(A) --log grading/mutants.log
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 """Autograder: grade a submitted assignment folder with the project's own tests and notebooks.
 
     python -m dl4cv.grader path/to/assignment2                 # -> build/grade/<assignment>/
+    python -m dl4cv.grader a2.zip                              # the zip the course asks for
     python -m dl4cv.grader SUBMISSION --assignment cs231n/assignment2 --out DIR
     python -m dl4cv.grader --check                             # declarations cover every region
     python -m dl4cv.grader --mutants ALL                       # mutant sweep (or one assignment)
@@ -23,16 +24,24 @@ Questions are declared once per assignment in `grading/<course>-<assignment>.tom
     checks = [{ record = "best validation accuracy", min = 0.2 },
               { regex = "relative error: (\\S+)", max = 1e-6 }]
 
-Each question is graded in isolation, in a fresh subprocess with a time limit, on its own copy of
-the submission in which every solution region the question does NOT grade is replaced by the
-reference solution. So a broken function costs exactly the questions that grade it, and a
-submission that crashes, hangs, prints garbage or deletes files only loses those questions. The
-submission folder itself is never written to. A question scores all its points when every test
-passes and every check holds (`partial = true`: points in proportion to the tests passed).
+Each question is graded in isolation, in a fresh subprocess with a time limit, on a copy of the
+reference assignment in which only the solution regions the question grades hold the
+submission's code (module regions between their markers, notebook solution cells). Every other
+region, every line outside the regions and every file without regions is the reference's, so a
+submission changes only its regions and answer cells: edited given code, tests, a conftest.py or
+an added module have no effect. A broken function costs exactly the questions that grade it, and
+a submission that crashes, hangs, prints garbage or deletes files only loses those questions. The
+submission itself is never written to; a zip (`a<N>.zip` of CS231n's collectSubmission.sh,
+`<uniquename>_<umid>_A<N>.zip` of eecs598.submit) is unpacked first (dl4cv.submission). A
+question scores all its points when every selected test passes and every check holds
+(`partial = true`: points in proportion to the tests passed); a skipped test (pytest.skip() in a
+region), an expected failure or a test that never finished counts as failed (only a skip mark
+such as "needs CUDA", decided before any test code runs, leaves a test out).
 Writes grade.json and grade.md (per question: points, the first failure in one line; total).
 """
 import argparse
 import fnmatch
+import hashlib
 import json
 import math
 import os
@@ -43,11 +52,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dl4cv import release as rel
+from dl4cv import submission as sub_zip
 from dl4cv.checks import parse_check_line
 from dl4cv.paths import REPO_ROOT, build_dir
 
@@ -154,9 +164,29 @@ def check_declaration(decl, root=REPO_ROOT):
     return problems
 
 
-def find_declaration(submission, decls, assignment=None):
+def region_files(decl, root=REPO_ROOT):
+    """Files of the assignment (relative to its folder) that hold graded regions."""
+    return {r.file for r in rel.assignment_regions(Path(root) / decl.assignment)
+            if r.kind != "answer"}
+
+
+def _is_zip(path):
+    path = Path(path)
+    return path.is_file() and zipfile.is_zipfile(path)
+
+
+def find_declaration(submission, decls, assignment=None, root=REPO_ROOT):
+    """The declaration a submission (folder or zip) is graded with: `assignment` if given,
+    else from the folder's path or name, or from the zip's name or files."""
     if assignment:
         match = [d for d in decls if d.assignment == assignment.strip("/")]
+    elif _is_zip(submission):
+        try:
+            found = sub_zip.recognise(submission, {d.assignment: region_files(d, root)
+                                                   for d in decls})
+        except sub_zip.SubmissionError as e:
+            raise SystemExit(f"dl4cv.grader: {e}") from None
+        match = [d for d in decls if d.assignment == found]
     else:
         sub = Path(submission).resolve()
         match = [d for d in decls if sub.as_posix().endswith("/" + d.assignment)] or \
@@ -178,76 +208,134 @@ def _copy_tree(src, dst):
     shutil.copytree(src, dst, ignore=ignore)
 
 
-def _add_built_extensions(sub, ref):
-    """Compiled extensions (im2col_cython) never ship; a submission whose .pyx is the given one
-    gets the repository's build, as `pip install -e .` would have made it."""
-    for built in list(ref.rglob("*.so")) + list(ref.rglob("*.pyd")):
-        pyx = built.parent / (built.name.split(".")[0] + ".pyx")
-        mine = sub / pyx.relative_to(ref)
-        target = sub / built.relative_to(ref)
-        if pyx.is_file() and mine.is_file() and not target.exists() \
-                and mine.read_bytes() == pyx.read_bytes():
-            shutil.copy2(built, target)
-
-
-def splice(sub, ref, regions, keep):
-    """Rewrite the copy `sub` in place: regions whose id is not in `keep` get the reference code.
-    -> notes (files that could not be spliced and were used as submitted)."""
+def assemble(sub, ref, regions, keep, dst):
+    """Write the tree graded for one question into `dst`: the reference assignment, in which
+    only the regions whose id is in `keep` hold the submission's code (module regions between
+    their markers, notebook solution cells; a region the submission lacks or whose file cannot
+    be read is the release's stub). Every other file, every line outside a region and every
+    other region is the reference's, so tampering with given code, tests or helpers, or adding
+    files (a conftest.py, a module shadowing numpy), has no effect.
+    -> notes (regions that could not be read from the submission)."""
+    _copy_tree(ref, dst)
     notes = []
     by_file = {}
     for r in regions:
         by_file.setdefault(r.file, []).append(r)
     for fname, regs in sorted(by_file.items()):
-        target, source = sub / fname, ref / fname
         mine = [r for r in regs if r.id in keep]
         if not mine:            # nothing of this file is graded here: the reference file
-            if not target.is_symlink():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
             continue
-        if not target.is_file():
-            continue
+        target, source = dst / fname, ref / fname
         try:
             if fname.endswith(".ipynb"):
-                _splice_notebook(target, source, fname, keep)
+                missing = _splice_notebook(target, source, sub / fname, fname, keep)
             else:
-                _splice_module(target, regs, keep)
-        except Exception as e:  # noqa: BLE001 - a mangled file is graded as submitted
-            notes.append(f"{fname}: graded as submitted ({type(e).__name__}: {str(e)[:80]})")
+                missing = _splice_module(target, source, sub / fname, fname, regs, keep)
+        except Exception as e:  # noqa: BLE001 - a mangled file earns nothing, the grader goes on
+            missing = [f"{type(e).__name__}: {str(e)[:80]}"]
+        if missing:
+            notes.append(f"{fname}: not read from the submission (graded as not written): "
+                         + ", ".join(missing))
     return notes
 
 
-def _splice_module(target, regs, keep):
-    text = target.read_text()
-    lines = text.splitlines()
-    pairs = rel.find_marker_pairs(lines, target.name)
-    if len(pairs) != len(regs):
-        raise ValueError(f"{len(pairs)} marked regions, the assignment has {len(regs)}")
+def _bodies(lines, pairs):
+    return [lines[s + 1:e] for s, e, _ in pairs]
+
+
+def _replace_bodies(lines, pairs, bodies):
+    """`lines` with the body of marker pair i replaced by bodies[i] (None: unchanged)."""
     out, pos = [], 0
-    for (s, e, _), r in zip(pairs, regs):
+    for (s, e, _), body in zip(pairs, bodies):
         out += lines[pos:s + 1]
-        out += lines[s + 1:e] if r.id in keep else r.lines
+        out += lines[s + 1:e] if body is None else body
         pos = e
-    out += lines[pos:]
-    target.write_text("\n".join(out) + "\n")
+    return out + lines[pos:]
 
 
-def _splice_notebook(target, source, fname, keep):
+def _submission_module_bodies(path, fname, regs):
+    """-> {region id: body lines} read from the submitted module (by marker order when it has
+    as many regions as the reference, else by function name where the module still parses)."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    lines = text.splitlines()
+    try:
+        pairs = rel.find_marker_pairs(lines, fname)
+    except rel.ReleaseError:
+        pairs = None
+    if pairs is not None and len(pairs) == len(regs):
+        return {r.id: body for r, body in zip(regs, _bodies(lines, pairs))}
+    try:
+        return {r.id: r.lines for r in rel.module_regions(text, fname)}
+    except Exception:  # noqa: BLE001 - does not parse and the markers do not match
+        return {}
+
+
+def _splice_module(target, source, subfile, fname, regs, keep):
+    """The reference module with the kept regions' bodies from the submission. -> missing ids."""
+    theirs = _submission_module_bodies(subfile, fname, regs)
+    missing = [r.id for r in regs if r.id in keep and r.id not in theirs]
+    text = source.read_text()
+    if missing:                 # what the student was given: the release's stub
+        text = rel.stub_module(text, fname, only=set(missing))
+    lines = text.splitlines()
+    pairs = rel.find_marker_pairs(lines, fname)
+    bodies = [theirs[r.id] if r.id in keep and r.id in theirs else None for r in regs]
+    target.write_text("\n".join(_replace_bodies(lines, pairs, bodies)) + "\n")
+    return missing
+
+
+def _submitted_cell_source(ref_cell, cell):
+    """The code of a solution cell as the grader runs it: for a reference cell with markers,
+    the reference cell with the bodies of the submitted cell's markers; else the whole
+    submitted cell."""
+    ref_lines = ref_cell.source.splitlines()
+    ref_pairs = rel.find_marker_pairs(ref_lines)
+    if not ref_pairs:
+        return cell.source
+    lines = cell.source.splitlines()
+    pairs = rel.find_marker_pairs(lines)
+    if len(pairs) != len(ref_pairs):
+        raise ValueError("the cell's START/END markers do not match the given cell's")
+    return "\n".join(_replace_bodies(ref_lines, ref_pairs, _bodies(lines, pairs)))
+
+
+def _tagged_solution(cell):
+    return cell.cell_type == "code" and "solution" in cell.get("metadata", {}).get("tags", [])
+
+
+def _splice_notebook(target, source, subfile, fname, keep):
+    """The reference notebook with the kept solution cells from the submission (matched by
+    cell id, else by position among the solution cells). -> missing ids."""
     import nbformat
-    nb = rel.read_notebook(target)
     ref = rel.read_notebook(source)
-    ref_cells = [(c.get("id"), c) for c in ref.cells if rel._is_solution_cell(c)]
-    ref_by_id = dict(ref_cells)
-    mine = [c for c in nb.cells if rel._is_solution_cell(c)]
-    for i, cell in enumerate(mine):
-        rc = ref_by_id.get(cell.get("id"))
-        if rc is None and len(mine) == len(ref_cells):
-            rc = ref_cells[i][1]
-        if rc is None:
+    ref_cells = [(i, c) for i, c in enumerate(ref.cells) if _tagged_solution(c)]
+    try:
+        nb = rel.read_notebook(subfile)
+        cells = list(nb.cells)
+    except Exception:  # noqa: BLE001 - missing or not a notebook
+        cells = []
+    by_id = {c.get("id"): c for c in cells if c.get("id")}
+    theirs = [c for c in cells if _tagged_solution(c)]
+    missing = []
+    for n, (index, rc) in enumerate(ref_cells):
+        rid = f"{fname}::{rc.get('id') or f'index-{index}'}"
+        if rid not in keep or not rel._is_solution_cell(rc):
             continue
-        if f"{fname}::{rc.get('id')}" not in keep:
-            cell.source = rc.source
-    target.write_text(nbformat.writes(nb) + "\n")
+        cell = by_id.get(rc.get("id"))
+        if (cell is None or cell.cell_type != "code") and len(theirs) == len(ref_cells):
+            cell = theirs[n]
+        try:
+            if cell is None or cell.cell_type != "code":
+                raise ValueError("no such cell")
+            rc.source = _submitted_cell_source(rc, cell)
+        except ValueError:
+            missing.append(rid)
+            rc.source = rel.stub_cell_source(rc.source, rel._cell_label(rc, index), fname)
+    target.write_text(nbformat.writes(ref) + "\n")
+    return missing
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,46 +396,132 @@ def _base_env(work):
 
 
 PYTEST_INI = "[pytest]\nmarkers =\n    slow: trains a model or executes notebooks\n"
+OUTCOMES_ENV = "DL4CV_GRADER_OUTCOMES"
+
+
+# The grader's pytest plugin (`-p dl4cv.grader` in the test subprocess): writes what pytest
+# collected and every test report to a JSON-lines file as it goes, so that a test that never
+# reported (the process stopped: os._exit, KeyboardInterrupt, pytest.exit) counts as failed.
+_outcomes = {"fh": None}
+
+
+def pytest_configure(config):
+    path = os.environ.pop(OUTCOMES_ENV, None)     # out of reach of the code under test
+    if path:
+        _outcomes["fh"] = open(path, "a", buffering=1)
+
+
+def _record(**entry):
+    if _outcomes["fh"] is not None:
+        _outcomes["fh"].write(json.dumps(entry) + "\n")
+
+
+def pytest_collection_finish(session):
+    try:    # skipped by a mark (no CUDA, optional data): decided before any test code runs
+        from _pytest.skipping import evaluate_skip_marks
+    except ImportError:
+        evaluate_skip_marks = None
+    for item in session.items:
+        try:
+            by_mark = bool(evaluate_skip_marks and evaluate_skip_marks(item))
+        except Exception:  # noqa: BLE001 - a condition that does not evaluate: not skipped
+            by_mark = False
+        _record(collected=item.nodeid, by_mark=by_mark)
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _record(collect_error=report.nodeid, message=_report_message(report))
+
+
+def pytest_runtest_logreport(report):
+    _record(nodeid=report.nodeid, when=report.when, outcome=report.outcome,
+            xfail=hasattr(report, "wasxfail"), message=_report_message(report))
+
+
+def _report_message(report):
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:      # a skip: (file, line, reason)
+        reason = str(longrepr[2])
+        return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message
+    text = str(longrepr or "").strip().splitlines()
+    return text[-1] if text else ""
+
+
+def read_outcomes(path):
+    """-> (passed, counted, failures [(test name, why)]) from the plugin's file. Every collected
+    test counts, except those a skip mark removed before they ran; a test passes only when its
+    setup, call and teardown all reported and passed: a skipped test (pytest.skip() in a region),
+    an expected failure or a test that never finished fails."""
+    collected, by_mark, reports, errors = [], set(), {}, []
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if "collected" in e:
+            collected.append(e["collected"])
+            if e.get("by_mark"):
+                by_mark.add(e["collected"])
+        elif "collect_error" in e:
+            errors.append((e["collect_error"] or "collection", f"collection error: {e['message']}"))
+        elif "nodeid" in e:
+            reports.setdefault(e["nodeid"], {})[e["when"]] = e
+    passed, counted, failures = 0, 0, list(errors)
+    for nodeid in dict.fromkeys(collected):
+        phases = reports.get(nodeid, {})
+        setup = phases.get("setup", {})
+        if nodeid in by_mark and setup.get("outcome") == "skipped" and not setup.get("xfail"):
+            continue
+        counted += 1
+        name = nodeid.split("::", 1)[-1]
+        bad = next((p for p in phases.values() if p["outcome"] == "failed"), None) or \
+            next((p for p in phases.values() if p["outcome"] == "skipped"), None)
+        if bad is not None:
+            what = "skipped" if bad["outcome"] == "skipped" else None
+            what = "expected failure" if bad.get("xfail") and what else what
+            why = bad["message"] or bad["outcome"]
+            failures.append((name, f"{what} (counts as failed): {why}" if what else why))
+        elif phases.get("call", {}).get("outcome") != "passed" or "teardown" not in phases:
+            failures.append((name, "did not finish (the test process stopped)"))
+        else:
+            passed += 1
+    return passed, counted, failures
 
 
 def run_tests(question, assignment, sub, qdir, log, timeout):
     """-> (passed, total, message). The tests run from a copy of the repo's tests/."""
     _copy_tree(REPO_ROOT / "tests", qdir / "tests")
     (qdir / "pytest.ini").write_text(PYTEST_INI)
-    xml = log.with_suffix(".xml")
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
-           str(qdir / "pytest.ini"), "--rootdir", str(qdir), f"--junitxml={xml}", *question.tests]
+    outcomes = log.with_suffix(".outcomes.jsonl")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "dl4cv.grader",
+           "-c", str(qdir / "pytest.ini"), "--rootdir", str(qdir), *question.tests]
     if question.k:
         cmd += ["-k", question.k]
     env = _base_env(qdir)
     env["DL4CV_OVERRIDE"] = f"{assignment}={sub}"
+    env[OUTCOMES_ENV] = str(outcomes)
     rc, _ = _run(cmd, qdir, env, timeout, log)
     if rc is None:
         return 0, 0, f"timed out after {timeout} s"
-    cases = []
-    try:
-        root = ET.parse(xml).getroot()
-        for case in root.iter("testcase"):
-            bad = next((c for c in case if c.tag in ("failure", "error")), None)
-            skipped = any(c.tag == "skipped" for c in case)
-            cases.append((case.get("name"), bad, skipped))
-    except (ET.ParseError, OSError):
-        pass
-    ran = [c for c in cases if not c[2]]
-    passed = sum(1 for _, bad, _ in ran if bad is None)
-    if not ran:
+    passed, total, failures = read_outcomes(outcomes)
+    if total == 0 and not failures:
         lines = [ln for ln in _tail(log).splitlines() if ln.strip()]
         err = next((ln for ln in reversed(lines) if "Error" in ln or "error" in ln),
                    lines[-1] if lines else f"pytest exited with {rc}")
         return 0, 0, f"no test ran: {_one_line(err)}"
-    failed = [(name, bad) for name, bad, _ in ran if bad is not None]
-    if failed:
-        name, bad = failed[0]
-        why = bad.get("message") or (bad.text or "").strip().splitlines()[-1:] or ["failed"]
-        why = why if isinstance(why, str) else why[0]
-        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-        return passed, len(ran), _one_line(f"{name}: {why}") + more
-    return passed, len(ran), ""
+    if failures:
+        name, why = failures[0]
+        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+        return passed, max(total, passed + len(failures)), _one_line(f"{name}: {why}") + more
+    return passed, total, ""
 
 
 def execute_notebook(nb_path, out_path, timeout, env, log):
@@ -483,8 +657,9 @@ def grade(submission, decl, out=None, only=None, timeout=None, notebooks=True,
     """Grade the folder `submission` against `decl`; writes grade.json/grade.md to `out`
     (default build/grade/<assignment>) and returns the grade dict."""
     submission = Path(submission).resolve()
-    if not submission.is_dir():
-        raise SystemExit(f"dl4cv.grader: no such folder: {submission}")
+    is_zip = _is_zip(submission)
+    if not submission.is_dir() and not is_zip:
+        raise SystemExit(f"dl4cv.grader: no such folder or zip file: {submission}")
     ref = (Path(root) / decl.assignment).resolve()
     regions = [r for r in rel.assignment_regions(ref) if r.kind != "answer"]
     questions = [q for q in decl.questions if only is None or q.name in only]
@@ -492,9 +667,14 @@ def grade(submission, decl, out=None, only=None, timeout=None, notebooks=True,
     results, nb_cache = [], {}
     started = time.monotonic()
     try:
-        pristine = work / "submission"
-        _copy_tree(submission, pristine)
-        _add_built_extensions(pristine, ref)
+        if is_zip:      # the zip the course asks for: unpacked, then graded as a folder
+            try:
+                pristine = sub_zip.extract(submission, work / "submission")
+            except sub_zip.SubmissionError as e:
+                raise SystemExit(f"dl4cv.grader: {e}") from None
+        else:
+            pristine = work / "submission"
+            _copy_tree(submission, pristine)
         answers = _answers(pristine, ref)
         for i, q in enumerate(questions, 1):
             t0 = time.monotonic()
@@ -504,8 +684,7 @@ def grade(submission, decl, out=None, only=None, timeout=None, notebooks=True,
             res = {"name": q.name, "max_points": q.points, "points": 0.0, "message": "",
                    "regions": sorted(keep_ids)}
             try:
-                _copy_tree(pristine, sub)
-                notes = splice(sub, ref, regions, keep_ids)
+                notes = assemble(pristine, ref, regions, keep_ids, sub)
                 res["notes"] = notes
                 ok, fraction, msgs = True, 1.0, []
                 if q.tests:
@@ -659,9 +838,118 @@ def mutant_sweep(decl, full=False, notebooks=True, progress=_progress, timeout=N
     return problems
 
 
+def grade_from_run(decl, run_dir):
+    """The reference solution's notebook questions, judged on a smoke run of the runner
+    (`python -m dl4cv.runner --smoke --out RUN_DIR`, as `make test` does): the notebook the
+    grader would execute for the solution is the reference notebook itself, so its checks are
+    evaluated on the runner's executed copy instead of a second execution.
+    -> problems (questions that would not get full points)."""
+    run_dir = Path(run_dir)
+    try:
+        entries = {e["notebook"]: e for e in
+                   json.loads((run_dir / "report.json").read_text())["notebooks"]}
+    except (OSError, ValueError, KeyError) as e:
+        return [f"{decl.assignment}: no runner report in {run_dir} ({type(e).__name__})"]
+    problems = []
+    for q in decl.questions:
+        if not q.notebook:
+            continue
+        nb_rel = f"{decl.assignment}/{q.notebook}"
+        entry = entries.get(nb_rel)
+        if entry is None:
+            problems.append(f"{nb_rel}: not in {run_dir}/report.json")
+            continue
+        try:
+            nb = rel.read_notebook(run_dir / "notebooks" / nb_rel)
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"{nb_rel}: no executed copy ({type(e).__name__})")
+            continue
+        text = notebook_text(nb)
+        failed = [w for ok, w in (evaluate_check(c, text) for c in q.checks) if not ok]
+        if q.complete and entry.get("status") != "ok":
+            failed.insert(0, f"notebook {entry.get('status')}: "
+                             f"{_one_line(entry.get('failure') or '', 160)}")
+        if failed:
+            problems.append(f"solution loses {decl.assignment} {q.name!r}: " + "; ".join(failed))
+    return problems
+
+
+MUTANTS_LOG = GRADING_DIR / "mutants.log"
+LOG_HEAD = ("# The mutant sweep (`make mutants`, or `make mutants A=<assignment>` for one): every\n"
+            "# solution region stubbed in turn must lose exactly the points of the questions that\n"
+            "# grade it. `digest` covers the assignment's declaration and regions; a test checks\n"
+            "# that it is current (tests/test_grader_real.py).\n")
+SECTION_RE = re.compile(r"^== (?P<assignment>\S+) digest=(?P<digest>\w+) regions=(?P<regions>\d+) "
+                        r"problems=(?P<problems>\d+)")
+
+
+def declaration_digest(decl, root=REPO_ROOT):
+    """sha256 (16 hex digits) of the declaration file and every graded region's id and code."""
+    h = hashlib.sha256(Path(decl.path).read_bytes() if decl.path else b"")
+    for r in rel.assignment_regions(Path(root) / decl.assignment):
+        if r.kind != "answer":
+            h.update(("\0" + r.id + "\0" + "\n".join(r.lines)).encode())
+    return h.hexdigest()[:16]
+
+
+def read_mutants_log(path=MUTANTS_LOG):
+    """-> {assignment: {"digest", "regions", "problems", "lines"}} from a mutants log."""
+    sections, current = {}, None
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return {}
+    for line in text.splitlines():
+        m = SECTION_RE.match(line)
+        if m:
+            current = sections[m.group("assignment")] = {
+                "digest": m.group("digest"), "regions": int(m.group("regions")),
+                "problems": int(m.group("problems")), "lines": [line]}
+        elif current is not None and line.strip():
+            current["lines"].append(line)
+    return sections
+
+
+def write_mutants_log(sections, path=MUTANTS_LOG):
+    """Write the sections ({assignment: {"lines": [...]}}) in assignment order."""
+    body = "\n\n".join("\n".join(sections[a]["lines"]) for a in sorted(sections))
+    Path(path).write_text(LOG_HEAD + "\n" + body + "\n")
+
+
+def sweep_to_log(decls, path=MUTANTS_LOG, timeout=None, progress=_progress):
+    """Run the full mutant sweep of each declaration and replace its section of the log.
+    -> problems."""
+    sections = read_mutants_log(path)
+    problems = []
+    for d in decls:
+        t0 = time.monotonic()
+        digest = declaration_digest(d)
+        lines = []
+
+        def note(msg, lines=lines):
+            lines.append(msg)
+            progress(msg)
+        found = check_declaration(d) or mutant_sweep(d, progress=note, timeout=timeout)
+        regions = [r for r in rel.assignment_regions(REPO_ROOT / d.assignment) if r.kind != "answer"]
+        head = (f"== {d.assignment} digest={digest} regions={len(regions)} problems={len(found)} "
+                f"seconds={time.monotonic() - t0:.0f}")
+        sections[d.assignment] = {"lines": [head] + lines + [f"PROBLEM {p}" for p in found]}
+        write_mutants_log(sections, path)       # after each assignment: a long run keeps its work
+        problems += found
+    return problems
+
+
+def sample_regions(decls, n, seed, kinds=("module",)):
+    """A seeded random sample of `n` graded regions over all declarations -> [(decl, region)]."""
+    import random
+    pool = [(d, r) for d in decls for r in rel.assignment_regions(REPO_ROOT / d.assignment)
+            if r.kind in kinds]
+    return random.Random(seed).sample(pool, min(n, len(pool)))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="dl4cv.grader", description=__doc__.split("\n\n")[0])
-    parser.add_argument("submission", nargs="?", help="the submitted assignment folder")
+    parser.add_argument("submission", nargs="?", help="the submitted assignment folder or zip")
     parser.add_argument("--assignment", help="which assignment (default: from the folder name)")
     parser.add_argument("--out", help="where grade.json/grade.md go (default build/grade/<a>)")
     parser.add_argument("--declarations", default=str(GRADING_DIR), help="folder or .toml file")
@@ -673,6 +961,10 @@ def main(argv=None):
     parser.add_argument("--mutants", metavar="ALL|ASSIGNMENT",
                         help="mutant sweep over every region of every (or one) assignment")
     parser.add_argument("--full", action="store_true", help="mutants: grade every question")
+    parser.add_argument("--from-run", metavar="RUN_DIR",
+                        help="judge the solutions' notebook questions on a runner smoke run")
+    parser.add_argument("--log", help="mutants: write the sweep into this log (its section per "
+                        "assignment), e.g. grading/mutants.log")
     parser.add_argument("--exec-notebook", nargs=2, metavar=("NB", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -680,11 +972,24 @@ def main(argv=None):
         return _exec_notebook_main(*args.exec_notebook, args.timeout or DEFAULT_TIMEOUT)
     signal.signal(signal.SIGTERM, _terminate)   # `kill` cleans up like Ctrl-C
     decls = load_declarations(args.declarations)
+    if args.from_run:
+        problems = [p for d in decls for p in grade_from_run(d, args.from_run)]
+        for p in problems:
+            print(f"PROBLEM {p}")
+        n = sum(1 for d in decls for q in d.questions if q.notebook)
+        print(f"solutions' notebook questions ({n}) on {args.from_run}: "
+              f"{'full points' if not problems else f'{len(problems)} problem(s)'}")
+        return 1 if problems else 0
     if args.check or args.mutants:
         chosen = decls if args.check or args.mutants == "ALL" else \
             [d for d in decls if d.assignment == args.mutants.strip("/")]
         if not chosen:
             raise SystemExit(f"dl4cv.grader: no declaration for {args.mutants}")
+        if args.mutants and args.log:
+            problems = sweep_to_log(chosen, args.log, timeout=args.timeout)
+            print(f"{len(chosen)} assignment(s): {'ok' if not problems else f'{len(problems)} problem(s)'}"
+                  f" -> {args.log}")
+            return 1 if problems else 0
         problems = [p for d in chosen for p in check_declaration(d)]
         if args.mutants and not problems:
             for d in chosen:
@@ -696,7 +1001,7 @@ def main(argv=None):
         print(f"{len(chosen)} assignment(s): {'ok' if not problems else f'{len(problems)} problem(s)'}")
         return 1 if problems else 0
     if not args.submission:
-        parser.error("give a SUBMISSION folder (or --check / --mutants)")
+        parser.error("give a SUBMISSION folder or zip (or --check / --mutants)")
     decl = find_declaration(args.submission, decls, args.assignment)
     _progress(f"grading {args.submission} as {decl.assignment} ({len(decl.questions)} questions)")
     result = grade(args.submission, decl, out=args.out, only=set(args.question or []) or None,

@@ -5,6 +5,7 @@ harming the grader or the submission folder."""
 import hashlib
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -144,3 +145,31 @@ def test_cli_check_and_assignment_lookup(decl, capsys, tmp_path):
     problems = grader.check_declaration(grader.load_declaration(broken))
     assert any("'minilib/net.py::Nothing' matches nothing" in p for p in problems)
     assert any("region minilib/net.py::TinyNet.loss is graded by no question" in p for p in problems)
+
+
+def test_solution_notebook_questions_judged_on_a_runner_run(decl, tmp_path):
+    """`--from-run` (the last step of `make test`): the solution's notebook questions judged on
+    the runner's executed copies and report.json instead of a second execution."""
+    work = tmp_path / "work"
+    shutil.copytree(SOLUTION, work)
+    nb_rel = f"{MINI}/mini.ipynb"
+    run = tmp_path / "run"
+    (run / "notebooks" / MINI).mkdir(parents=True)
+    status, nb = grader.execute_notebook(work / "mini.ipynb", run / "notebooks" / nb_rel, 120,
+                                         grader._base_env(tmp_path), tmp_path / "nb.log")
+    assert status["status"] == "ok", status
+
+    def report(status):
+        (run / "report.json").write_text(json.dumps({"notebooks": [
+            {"notebook": nb_rel, "status": status, "failure": None if status == "ok" else "boom"}]}))
+    report("ok")
+    assert grader.grade_from_run(decl, run) == []
+    report("failed")
+    assert "notebook failed: boom" in grader.grade_from_run(decl, run)[0]
+    report("ok")
+    executed = run / "notebooks" / nb_rel
+    executed.write_text(re.sub(r"mini fit final loss = [^\\]+", "mini fit final loss = 0.5",
+                               executed.read_text()))
+    problems = grader.grade_from_run(decl, run)
+    assert len(problems) == 1 and "'fit in the notebook'" in problems[0] and "expected <= 1e-06" in problems[0]
+    assert "no runner report" in grader.grade_from_run(decl, tmp_path / "nowhere")[0]

@@ -1,0 +1,22 @@
+"""CI grades the untouched student release of every assignment, handed in as the zip its
+course asks for (CS231n a<N>.zip, EECS <uniquename>_<umid>_A<N>.zip): 0 points everywhere,
+notebook questions included, and every question says why."""
+import pytest
+
+from dl4cv import grader, release, submission
+from dl4cv.paths import REPO_ROOT
+
+DECLS = grader.load_declarations(REPO_ROOT / "grading")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("decl", DECLS, ids=[d.assignment for d in DECLS])
+def test_untouched_release_grades_zero(decl, tmp_path):
+    built = release.build(tmp_path / "release", assignments=[decl.assignment], check=False)
+    zip_path = submission.make_course_zip(built.out / decl.assignment, decl.assignment,
+                                          tmp_path / "zip", fill_missing=True)
+    assert grader.find_declaration(zip_path, DECLS) is decl
+    res = grader.grade(zip_path, decl, out=tmp_path / "grade", progress=lambda m: None)
+    earned = {q["name"]: q["message"] for q in res["questions"] if q["points"]}
+    assert res["total"] == 0, earned
+    assert all(q["message"] for q in res["questions"])
