@@ -142,3 +142,95 @@ def test_two_layer_net_bad_input():
         net.loss(np.zeros((3, 4)), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"\(3,\)"):
         net.train(np.zeros((3, 4)), np.array([0, 1]), np.zeros((1, 4)), np.array([0]))
+
+
+# ---------------------------------------------------------------- TwoLayerNet against torch.nn
+
+def torch_net_from(params):
+    """The course's architecture in plain torch.nn, float64: affine - ReLU - affine, our
+    weights copied in (torch.nn.Linear keeps weight as (out, in): the transpose of ours)."""
+    D, H = params["W1"].shape
+    C = params["W2"].shape[1]
+    model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, C)).double()
+    with torch.no_grad():
+        model[0].weight.copy_(torch.from_numpy(params["W1"].T))
+        model[0].bias.copy_(torch.from_numpy(params["b1"]))
+        model[2].weight.copy_(torch.from_numpy(params["W2"].T))
+        model[2].bias.copy_(torch.from_numpy(params["b2"]))
+    return model
+
+
+def torch_nn_loss(model, X, y, reg):
+    """Mean softmax cross-entropy + reg * (sum(W1 ** 2) + sum(W2 ** 2)) (the course's convention,
+    which its correct_loss pins), with gradients in our layout."""
+    model.zero_grad()
+    scores = model(torch.from_numpy(X))
+    loss = torch.nn.CrossEntropyLoss()(scores, torch.from_numpy(y)) \
+        + reg * (model[0].weight.pow(2).sum() + model[2].weight.pow(2).sum())
+    loss.backward()
+    grads = {"W1": model[0].weight.grad.numpy().T, "b1": model[0].bias.grad.numpy(),
+             "W2": model[2].weight.grad.numpy().T, "b2": model[2].bias.grad.numpy()}
+    return scores.detach().numpy(), loss.item(), grads
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.3])
+def test_two_layer_net_matches_torch_nn_reference(rng, reg):
+    nn = course_module(A1, "cs231n.classifiers.neural_net")
+    net = nn.TwoLayerNet(10, 8, 6, std=0.4)
+    net.params["b1"] = rng.standard_normal(8) * 0.5  # nonzero biases, some hidden units off
+    net.params["b2"] = rng.standard_normal(6)
+    X = rng.standard_normal((20, 10))
+    y = rng.integers(0, 6, 20)
+    model = torch_net_from(net.params)
+    for mode in (model.train, model.eval):  # no dropout or batchnorm: both modes agree
+        mode()
+        scores_ref, loss_ref, grads_ref = torch_nn_loss(model, X, y, reg)
+        assert rel_error(net.loss(X), scores_ref) < 1e-10
+        loss, grads = net.loss(X, y, reg=reg)
+        assert abs(loss - loss_ref) < 1e-12 * max(1.0, abs(loss_ref))
+        for name in ("W1", "b1", "W2", "b2"):
+            assert np.allclose(grads[name], grads_ref[name], rtol=1e-9, atol=1e-12), name
+    pred = net.predict(X)
+    assert np.array_equal(np.asarray(pred).astype(np.int64), scores_ref.argmax(axis=1))
+
+
+def test_two_layer_net_training_matches_torch_sgd_replay(rng):
+    """train(): the minibatches it samples, replayed with torch.optim.SGD from the same start
+    (learning rate decayed at each epoch boundary as the given code does)."""
+    nn = course_module(A1, "cs231n.classifiers.neural_net")
+
+    class Recording(nn.TwoLayerNet):
+        def loss(self, X, y=None, reg=0.0):
+            if y is not None:  # a training step (predict() calls loss without labels)
+                self.calls.append((np.array(X), np.array(y), reg))
+            return super().loss(X, y=y, reg=reg)
+
+    np.random.seed(0)
+    net = Recording(5, 7, 3, std=0.3)
+    net.calls = []
+    start = {k: v.copy() for k, v in net.params.items()}
+    X = rng.standard_normal((24, 5))
+    y = np.arange(24) % 3
+    lr, decay, reg, iters, bs = 0.5, 0.9, 0.01, 12, 8
+    stats = net.train(X, y, X[:6], y[:6], learning_rate=lr, learning_rate_decay=decay,
+                      reg=reg, num_iters=iters, batch_size=bs)
+    assert len(net.calls) == iters == len(stats["loss_history"])
+
+    row_of = {X[i].tobytes(): i for i in range(len(X))}
+    model = torch_net_from(start)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    per_epoch = max(len(X) / bs, 1)
+    for it, (X_batch, y_batch, reg_used) in enumerate(net.calls):
+        idx = [row_of[r.tobytes()] for r in X_batch]
+        assert X_batch.shape == (bs, 5) and np.array_equal(y_batch, y[idx]) and reg_used == reg
+        opt.zero_grad()
+        _, loss_ref, _ = torch_nn_loss(model, X_batch, y_batch, reg)
+        assert abs(stats["loss_history"][it] - loss_ref) < 1e-10, it
+        opt.step()
+        if it % per_epoch == 0:
+            for group in opt.param_groups:
+                group["lr"] *= decay
+    final = {"W1": model[0].weight.detach().numpy().T, "b1": model[0].bias.detach().numpy(),
+             "W2": model[2].weight.detach().numpy().T, "b2": model[2].bias.detach().numpy()}
+    for name in final:
+        assert np.allclose(net.params[name], final[name], rtol=1e-9, atol=1e-12), name
