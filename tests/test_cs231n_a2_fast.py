@@ -63,7 +63,9 @@ def test_fast_conv_float32(fl, rng):
     dx, dw, db = fl.conv_backward_fast(np.ones_like(out), cache)
     assert out.dtype == dx.dtype == dw.dtype == np.float32
     ref = F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=1).numpy()
-    assert rel_error(out, ref) < 1e-4
+    # float32: measure the error against the output's scale (an elementwise relative error
+    # blows up on outputs that round to nearly zero, whatever the summation order)
+    assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-5
 
 
 @pytest.mark.parametrize("pool,stride,shape", [

@@ -325,9 +325,11 @@ def dropout_forward(x, dropout_param):
         raise ValueError(f"dropout_param['p'] is the keep probability and must be in (0, 1], "
                          f"got {p!r}")
     mode = _check_mode(dropout_param, "dropout_param")
-    # A private generator when seeded: deterministic masks without resetting numpy's global
-    # random state.
-    rng = np.random.RandomState(dropout_param["seed"]) if "seed" in dropout_param else np.random
+    # As in the course: a given seed reseeds numpy's global generator (deterministic masks for
+    # gradient checks; the course notebooks' later draws depend on it).
+    if "seed" in dropout_param:
+        np.random.seed(dropout_param["seed"])
+    rng = np.random
     mask, out = None, None
     if mode == "train":
         # TODO: Training-time inverted dropout: keep each unit with probability p and divide

@@ -96,6 +96,9 @@ class Solver(object):
         """Book-keeping variables; not meant to be called by hand."""
         self.epoch = 0
         self.best_val_acc = 0
+        # training accuracy at the check where the validation accuracy was best (the widely
+        # shared public 2020 copy of FullyConnectedNets reads solver.best_train_acc)
+        self.best_train_acc = 0
         self.best_params = {}
         self.loss_history = []
         self.train_acc_history = []
@@ -198,6 +201,7 @@ class Solver(object):
                           % (self.epoch, self.num_epochs, train_acc, val_acc))
                 if val_acc > self.best_val_acc or not self.best_params:
                     self.best_val_acc = val_acc
+                    self.best_train_acc = train_acc
                     self.best_params = {k: v.copy() for k, v in self.model.params.items()}
 
         # keep the best parameters

@@ -3,6 +3,10 @@ from builtins import object
 
 import numpy as np
 
+# As in the course's cnn.py: `from cs231n.classifiers.cnn import *` also brings in the layers.
+from ..layers import *  # noqa: F401,F403
+from ..fast_layers import *  # noqa: F401,F403
+from ..layer_utils import *  # noqa: F401,F403
 from ..layer_utils import (affine_backward, affine_forward, affine_relu_backward,
                            affine_relu_forward, conv_relu_pool_backward, conv_relu_pool_forward,
                            softmax_loss)

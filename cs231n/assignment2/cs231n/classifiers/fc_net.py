@@ -3,6 +3,10 @@ from builtins import object, range
 
 import numpy as np
 
+# The course's fc_net.py star-imports the layers: its notebooks take relu_forward, svm_loss,
+# batchnorm_forward, layernorm_forward, ... from `from cs231n.classifiers.fc_net import *`.
+from ..layers import *  # noqa: F401,F403
+from ..layer_utils import *  # noqa: F401,F403
 from ..layer_utils import (affine_backward, affine_forward, affine_norm_relu_backward,
                            affine_norm_relu_forward, affine_relu_backward, affine_relu_forward,
                            dropout_backward, dropout_forward, softmax_loss)
