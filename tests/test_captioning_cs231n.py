@@ -223,8 +223,11 @@ def test_sample_is_greedy_argmax(rng):
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
         word = (h @ p["W_vocab"] + p["b_vocab"]).argmax(1)
-        expect = torch.where(done, torch.zeros_like(word), word)
-        np.testing.assert_array_equal(caps[:, t], expect.numpy())
+        # before a row's first <END>: the greedy word; after it the course allows either
+        # stopping (<NULL>) or generating on
+        live = ~done.numpy()
+        np.testing.assert_array_equal(caps[live, t], word.numpy()[live])
+        assert np.all((caps[~live, t] == 0) | (caps[~live, t] == word.numpy()[~live]))
         done |= word == 2
 
 
@@ -242,6 +245,12 @@ def test_bad_input_raises_value_error(rng):
         model.loss(rng.standard_normal((2, 5)), np.array([[1, 3, 2, 0], [1, 3, 2, 0]]))
     with pytest.raises(ValueError, match="max_length"):
         model.sample(feats, max_length=0)
+    # the course's own vocabulary (no <START>, ids 0, 2, 3) is accepted; only sampling needs <START>
+    no_start = rnn.CaptioningRNN({"<NULL>": 0, "cat": 2, "dog": 3}, input_dim=6, hidden_dim=4)
+    with pytest.raises(ValueError, match="<START>"):
+        no_start.sample(feats)
+    with pytest.raises(ValueError, match="<NULL>"):
+        rnn.CaptioningRNN({"<START>": 0, "cat": 1})
     with pytest.raises(ValueError, match=r"\[0, 5\)"):
         rl.word_embedding_forward(np.array([[0, 5]]), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="targets"):

@@ -10,6 +10,7 @@ from dl4cv.captions import decode_captions  # noqa: F401  (given code, shared)
 from dl4cv.errors import DataMissingError
 from dl4cv.paths import data_dir
 
+dir_path = os.path.dirname(os.path.realpath(__file__))   # the course's name (its package folder)
 BASE_DIR = str(data_dir() / "coco_captioning")
 _FILES = ("coco2014_captions.h5", "coco2014_vocab.json", "train2014_urls.txt",
           "val2014_urls.txt")

@@ -108,6 +108,11 @@ def class_visualization_update(img, model, target_y, l2_reg, learning_rate):
     # *****END OF YOUR CODE*****
 
 
+# The course's name (CS231n 2020 calls the step `class_visualization_update_step` from its
+# notebook's create_class_visualization); the same function.
+class_visualization_update_step = class_visualization_update
+
+
 def preprocess(img, size=224):
     """A PIL image or (H, W, 3) uint8 array -> (1, 3, H', W') normalized tensor (shorter side
     resized to `size`)."""
@@ -165,5 +170,6 @@ def create_class_visualization(target_y, model, dtype=torch.float32, image_size=
 
 
 __all__ = ["compute_saliency_maps", "make_fooling_image", "class_visualization_update",
+           "class_visualization_update_step",
            "create_class_visualization", "preprocess", "deprocess", "rescale", "blur_image",
            "jitter", "SQUEEZENET_MEAN", "SQUEEZENET_STD"]

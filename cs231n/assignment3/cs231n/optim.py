@@ -40,23 +40,23 @@ def rmsprop(w, dw, config=None):
     return next_w, config
 
 
-def adam(w, dw, config=None):
+def adam(x, dx, config=None):
     """Adam with bias correction. config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999),
-    epsilon (1e-8), m, v, t."""
+    epsilon (1e-8), m, v, t. Returns (next_x, config)."""
     if config is None:
         config = {}
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)
     config.setdefault("epsilon", 1e-8)
-    config.setdefault("m", np.zeros_like(w))
-    config.setdefault("v", np.zeros_like(w))
+    config.setdefault("m", np.zeros_like(x))
+    config.setdefault("v", np.zeros_like(x))
     config.setdefault("t", 0)
     config["t"] += 1
     b1, b2 = config["beta1"], config["beta2"]
-    config["m"] = b1 * config["m"] + (1 - b1) * dw
-    config["v"] = b2 * config["v"] + (1 - b2) * dw * dw
+    config["m"] = b1 * config["m"] + (1 - b1) * dx
+    config["v"] = b2 * config["v"] + (1 - b2) * dx * dx
     m_hat = config["m"] / (1 - b1 ** config["t"])
     v_hat = config["v"] / (1 - b2 ** config["t"])
-    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
-    return next_w, config
+    next_x = x - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    return next_x, config

@@ -11,6 +11,8 @@ from dl4cv import images as _images
 from dl4cv import pretrained as _pretrained
 from dl4cv.images import SQUEEZENET_MEAN, SQUEEZENET_STD
 
+dtype = torch.FloatTensor   # the course's module-level tensor type
+
 
 def content_loss(content_weight, content_current, content_original):
     """Content loss: content_weight * sum((F - P)^2) over one layer's features.
