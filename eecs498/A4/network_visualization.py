@@ -8,6 +8,7 @@ frozen parameters: SqueezeNet on ImageNet, or the project's CIFAR-10 fallback CN
 """
 import torch
 
+from a4_helper import *  # noqa: F401,F403  (the course's given helpers, re-exported as the course did)
 from dl4cv import images as _images
 from dl4cv import pretrained as _pretrained
 
@@ -126,16 +127,6 @@ def class_visualization_step(img, target_y, model, **kwargs):
         img.grad.zero_()
     # *****END OF YOUR CODE*****
     return img
-
-
-def jitter(X, ox, oy):
-    """Roll X (N, C, H, W) by ox pixels along the width and oy along the height (wrapping)."""
-    return torch.roll(X, shifts=(oy, ox), dims=(2, 3))
-
-
-def blur_image(X, sigma=1):
-    """Gaussian blur of X (N, 3, H, W); a smoothness prior for class visualization."""
-    return _images.blur_image(X, sigma=sigma)
 
 
 def create_class_visualization(target_y, model, dtype=torch.float32, image_size=224, **kwargs):
