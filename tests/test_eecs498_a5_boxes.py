@@ -1,5 +1,6 @@
 """EECS 498 A5 box arithmetic: grid, anchors, proposals (closed forms), IoU (vs
-torchvision.ops.box_iou) and NMS (vs torchvision.ops.nms)."""
+torchvision.ops.box_iou) and NMS (vs torchvision.ops.nms): the students' greedy `nms` and the
+given faster `a5_helper.nms_fast` must keep the same boxes, in the same order."""
 import pytest
 import torch
 import torchvision
@@ -124,31 +125,58 @@ def _nms_cases():
     return cases
 
 
-def test_nms_crowded_matches_torchvision(ssd):
-    # most pairs overlap: exercises the greedy-loop branch (more than 1024 x-overlaps per box)
+def _nms_functions(ssd, helper):
+    return {"nms": ssd.nms, "nms_fast": helper.nms_fast}
+
+
+@pytest.mark.parametrize("fn", ["nms", "nms_fast"])
+def test_nms_crowded_matches_torchvision(ssd, helper, fn):
+    # most pairs overlap (nms_fast: more than 1024 x-overlaps per box, its greedy-loop branch)
     g = torch.Generator().manual_seed(4)
     boxes = torch.rand(1100, 4, generator=g) * 20
     boxes[:, 2:] += boxes[:, :2] + 30
     scores = torch.rand(1100, generator=g)
-    assert torch.equal(ssd.nms(boxes, scores, 0.5), torchvision.ops.nms(boxes, scores, 0.5))
+    nms = _nms_functions(ssd, helper)[fn]
+    assert torch.equal(nms(boxes, scores, 0.5), torchvision.ops.nms(boxes, scores, 0.5))
 
 
+@pytest.mark.parametrize("fn", ["nms", "nms_fast"])
 @pytest.mark.parametrize("case", range(4))
 @pytest.mark.parametrize("thresh", [0.0, 0.3, 0.7])
-def test_nms_matches_torchvision(ssd, case, thresh):
+def test_nms_matches_torchvision(ssd, helper, fn, case, thresh):
     boxes, scores = _nms_cases()[case]
-    ours = ssd.nms(boxes, scores, thresh)
+    ours = _nms_functions(ssd, helper)[fn](boxes, scores, thresh)
     ref = torchvision.ops.nms(boxes, scores, thresh)
     assert ours.dtype == torch.long
     assert torch.equal(ours, ref)
 
 
-def test_nms_topk_empty_and_bad_input(ssd):
+@pytest.mark.parametrize("fn", ["nms", "nms_fast"])
+def test_nms_float64(ssd, helper, fn):
     boxes, scores = _nms_cases()[2]
-    torch.testing.assert_close(ssd.nms(boxes, scores, 0.5, topk=7), torchvision.ops.nms(boxes, scores, 0.5)[:7])
-    empty = ssd.nms(torch.zeros(0, 4), torch.zeros(0), 0.5)
+    boxes, scores = boxes.double(), scores.double()
+    nms = _nms_functions(ssd, helper)[fn]
+    for thresh in (0.3, 0.5):
+        assert torch.equal(nms(boxes, scores, thresh), torchvision.ops.nms(boxes, scores, thresh))
+
+
+def test_nms_fast_degenerate_boxes(helper):
+    """Zero-area boxes: IoU 0/0 = NaN suppresses nothing, as in torchvision (the course does
+    not ask this of the students' loop)."""
+    boxes, scores = _nms_cases()[2]
+    boxes[:3] = torch.tensor([5., 5., 5., 5.])     # three identical points
+    for thresh in (0.3, 0.5):
+        assert torch.equal(helper.nms_fast(boxes, scores, thresh), torchvision.ops.nms(boxes, scores, thresh))
+
+
+@pytest.mark.parametrize("fn", ["nms", "nms_fast"])
+def test_nms_topk_empty_and_bad_input(ssd, helper, fn):
+    nms = _nms_functions(ssd, helper)[fn]
+    boxes, scores = _nms_cases()[2]
+    torch.testing.assert_close(nms(boxes, scores, 0.5, topk=7), torchvision.ops.nms(boxes, scores, 0.5)[:7])
+    empty = nms(torch.zeros(0, 4), torch.zeros(0), 0.5)
     assert empty.shape == (0,) and empty.dtype == torch.long
     with pytest.raises(ValueError, match="x2 < x1"):
-        ssd.nms(torch.tensor([[0., 0, 1, 1], [3, 0, 2, 1]]), torch.tensor([0.5, 0.4]))
+        nms(torch.tensor([[0., 0, 1, 1], [3, 0, 2, 1]]), torch.tensor([0.5, 0.4]))
     with pytest.raises(ValueError):
-        ssd.nms(torch.zeros(3, 4), torch.zeros(2))
+        nms(torch.zeros(3, 4), torch.zeros(2))

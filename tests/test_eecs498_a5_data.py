@@ -83,6 +83,17 @@ def _write_xml(path, objects, w=100, h=80):
     path.write_text("".join(parts) + "</annotation>")
 
 
+def test_annotation_has_torchvision_voc_layout(helper, tmp_path):
+    """The course's notebooks read `ann['annotation']['object'][k]['bndbox']['xmin']` (the
+    nested dict of torchvision's VOCDetection); our data set gives that too."""
+    _write_xml(tmp_path / "a.xml", [("dog", (1, 2, 30, 40)), ("cat", (5, 6, 70, 60))])
+    ann = helper.parse_voc_annotation(tmp_path / "a.xml")["annotation"]
+    assert ann["size"]["width"] == "100" and ann["size"]["height"] == "80"
+    assert [o["name"] for o in ann["object"]] == ["dog", "cat"]
+    assert {k: int(v) for k, v in ann["object"][1]["bndbox"].items()} == \
+        {"xmin": 5, "ymin": 6, "xmax": 70, "ymax": 60}
+
+
 def test_bad_annotations(helper, tmp_path):
     _write_xml(tmp_path / "a.xml", [("dog", (1, 2, 30, 40))])
     ann = helper.parse_voc_annotation(tmp_path / "a.xml")

@@ -41,7 +41,11 @@ def hello_helper():
 # Data: PASCAL VOC 2007 in the official layout
 # ----------------------------------------------------------------------------------------
 def parse_voc_annotation(xml_path):
-    """One VOC XML file -> dict(filename, width, height, objects=[(name, x1, y1, x2, y2, difficult)]).
+    """One VOC XML file -> dict(filename, width, height, objects=[(name, x1, y1, x2, y2, difficult)],
+    annotation=...): 'annotation' is the nested dict of torchvision's VOCDetection (the course's
+    data set), {'filename', 'size': {'width', 'height', 'depth'}, 'object': [{'name',
+    'bndbox': {'xmin', 'ymin', 'xmax', 'ymax'}, 'difficult'}, ...]} with the XML's text values,
+    so the course's code that reads `ann['annotation']['object']` works on our data set too.
 
     Raises ValueError for an image without objects, an unknown class name or a box with
     xmax < xmin / ymax < ymin (the file is named in the message).
@@ -50,7 +54,7 @@ def parse_voc_annotation(xml_path):
     root = ET.parse(xml_path).getroot()
     size = root.find("size")
     width, height = int(float(size.findtext("width"))), int(float(size.findtext("height")))
-    objects = []
+    objects, raw_objects = [], []
     for obj in root.findall("object"):
         name = obj.findtext("name").strip()
         if name not in class_to_idx:
@@ -62,10 +66,16 @@ def parse_voc_annotation(xml_path):
             raise ValueError(f"{xml_path.name}: box of {name!r} has xmax < xmin or ymax < ymin: "
                              f"({x1}, {y1}, {x2}, {y2})")
         objects.append((name, x1, y1, x2, y2, int(obj.findtext("difficult") or 0)))
+        raw_objects.append({"name": name, "difficult": obj.findtext("difficult") or "0",
+                            "bndbox": {k: bb.findtext(k).strip() for k in ("xmin", "ymin", "xmax", "ymax")}})
     if not objects:
         raise ValueError(f"{xml_path.name}: image has no annotated objects")
-    return {"filename": root.findtext("filename") or xml_path.stem + ".jpg",
-            "width": width, "height": height, "objects": objects}
+    filename = root.findtext("filename") or xml_path.stem + ".jpg"
+    annotation = {"filename": filename, "object": raw_objects,
+                  "size": {"width": size.findtext("width"), "height": size.findtext("height"),
+                           "depth": size.findtext("depth") or "3"}}
+    return {"filename": filename, "width": width, "height": height, "objects": objects,
+            "annotation": annotation}
 
 
 class VOC2007Detection(Dataset):
@@ -575,16 +585,41 @@ def DetectionSolver(detector, train_loader, learning_rate=3e-3, lr_decay=1, num_
     return loss_history
 
 
+def DetectionEvaluater(detector, loader, dtype=torch.float32, device='cpu', **kwargs):
+    """Mean training loss of `detector` (forward(images, boxes) -> loss) over `loader`,
+    in eval mode and without gradients (the course's check after reloading saved weights).
+
+    Returns the loss per image as a 0-dim tensor and prints it.
+    """
+    detector.to(dtype=dtype, device=device)
+    detector.eval()
+    total, seen = 0.0, 0
+    with torch.no_grad():
+        for images, boxes, w_batch, h_batch, _ in loader:
+            resized_boxes = coord_trans(boxes, w_batch, h_batch, mode='p2a')
+            images = images.to(dtype=dtype, device=device)
+            resized_boxes = resized_boxes.to(dtype=dtype, device=device)
+            total = total + detector(images, resized_boxes) * images.shape[0]
+            seen += images.shape[0]
+    epoch_loss = total / max(seen, 1)
+    print(f'Epoch loss: {float(epoch_loss):.4f}')
+    return epoch_loss
+
+
 def DetectionInference(detector, data_loader, dataset=None, idx_to_class=idx_to_class, thresh=0.8,
                        nms_thresh=0.3, output_dir=None, dtype=torch.float32, device='cpu',
-                       num_visualize=0, num_classes=NUM_CLASSES):
+                       num_visualize=None, num_classes=NUM_CLASSES):
     """Run detector.inference over a loader; collect detections and ground truth in image
     pixels; draw the first `num_visualize` images (needs `dataset`); return the evaluation
     of `evaluate_detections` plus 'detections', 'ground_truths' and 'seconds'.
 
     output_dir: if given, also write one text file per image in the format of the
     Cartucho/mAP tool the course used (detection-results/ and ground-truth/).
+    num_visualize: None (default) draws every image when `dataset` is given and `output_dir`
+    is not, as the course's version did; else that many images (0: none).
     """
+    if num_visualize is None:
+        num_visualize = float('inf') if dataset is not None and output_dir is None else 0
     detector.to(dtype=dtype, device=device).eval()
     start = time.time()
     detections, ground_truths, shown = [], [], 0
@@ -829,3 +864,94 @@ def split_backbone(feat_extractor, split_at=14):
     if not 0 < split_at < len(m):
         raise ValueError(f"split_at must be in [1, {len(m) - 1}], got {split_at}")
     return m[:split_at], m[split_at:]
+
+
+# ----------------------------------------------------------------------------------------
+# A faster NMS (same result as the greedy loop the students write, and torchvision.ops.nms)
+# ----------------------------------------------------------------------------------------
+def nms_fast(boxes, scores, iou_threshold=0.5, topk=None):
+    """Greedy non-maximum suppression without a Python loop over the kept boxes.
+
+    Same inputs and output as single_stage_detector.nms: boxes (N, 4) (x_tl, y_tl, x_br,
+    y_br), scores (N,); returns the int64 indices of the kept boxes in decreasing order of
+    score (ties: lower index first, like torchvision.ops.nms).
+
+    How: 1. rank the boxes by score (stable sort); 2. find the pairs that overlap by more than
+    the threshold: sorted by x_tl, box p can only overlap the next few boxes p+1 .. p+D
+    (torch.searchsorted), and a (boxes x D) band of IoUs built from strided views
+    (Tensor.unfold) covers all such pairs; 3. the greedy result is the unique fixed point of
+    "a box is kept iff no kept, higher-ranked box overlaps it": start from "all kept" and
+    apply this rule to every box at once until nothing changes. When boxes are so crowded
+    that the band would be nearly the full N x N matrix, the plain greedy loop is used.
+    """
+    if boxes.dim() != 2 or boxes.shape[-1] != 4 or scores.dim() != 1 or scores.shape[0] != boxes.shape[0]:
+        raise ValueError(f"boxes must be (N, 4) and scores (N,), got {tuple(boxes.shape)} and "
+                         f"{tuple(scores.shape)}")
+    if (not boxes.numel()) or (not scores.numel()):
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if bad.any():
+        raise ValueError(f"boxes: box {boxes[bad][0].tolist()} has x2 < x1 or y2 < y1")
+    n, dev = boxes.shape[0], boxes.device
+    order = torch.sort(scores, descending=True, stable=True)[1]
+    if iou_threshold < 0:  # every pair "overlaps" (IoU >= 0 > threshold): only the best stays
+        return order[:1]
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(n, device=dev)
+    by_x = torch.sort(boxes[:, 0], stable=True)[1]
+    bx, rk = boxes[by_x], rank[by_x]
+    x1, y1, x2, y2 = (bx[:, c].contiguous() for c in range(4))
+    area = (x2 - x1) * (y2 - y1)
+    # Box p (in x order) can only overlap boxes q > p with x1[q] < x2[p].
+    counts = torch.searchsorted(x1, x2, right=False) - torch.arange(1, n + 1, device=dev)
+    D = int(counts.max())
+    if D > 1024:
+        # Crowded boxes: the greedy loop is cheaper, since each kept box removes many others
+        # and the candidate set is compacted as it shrinks.
+        cur, idx, kept_pos = boxes[order], order, []
+        while idx.numel():
+            kept_pos.append(idx[:1])
+            if topk is not None and len(kept_pos) >= topk:
+                break
+            top, cur, idx = cur[0], cur[1:], idx[1:]
+            w = (torch.minimum(cur[:, 2], top[2]) - torch.maximum(cur[:, 0], top[0])).clamp_(min=0)
+            h = (torch.minimum(cur[:, 3], top[3]) - torch.maximum(cur[:, 1], top[1])).clamp_(min=0)
+            inter = w.mul_(h)
+            area_top = (top[2] - top[0]) * (top[3] - top[1])
+            iou = inter / (area_top + (cur[:, 2] - cur[:, 0]) * (cur[:, 3] - cur[:, 1]) - inter)
+            stay = ~(iou.double() > iou_threshold)     # float64 comparison, as torchvision
+            cur, idx = cur[stay], idx[stay]
+        return torch.cat(kept_pos)
+    src, dst = [], []
+    if D > 0:
+        band = [torch.cat([t, t.new_zeros(D)]).unfold(0, D + 1, 1)[:, 1:]
+                for t in (x1, y1, x2, y2, area)]                      # (n, D) views: box p + d
+        offsets = torch.arange(1, D + 1, device=dev)
+        rows = max(1, 2 ** 21 // D)
+        for lo in range(0, n, rows):  # row chunks bound the memory when many boxes overlap
+            sl = slice(lo, lo + rows)
+            qx1, qy1, qx2, qy2, qa = (t[sl] for t in band)
+            w = (torch.minimum(qx2, x2[sl, None]) - torch.maximum(qx1, x1[sl, None])).clamp_(min=0)
+            h = (torch.minimum(qy2, y2[sl, None]) - torch.maximum(qy1, y1[sl, None])).clamp_(min=0)
+            inter = w.mul_(h)
+            # torchvision's arithmetic: float IoU, compared with the threshold in float64
+            hit = (inter / (area[sl, None] + qa - inter)).double() > iou_threshold
+            hit &= offsets[None, :] <= counts[sl, None]
+            r, d = torch.nonzero(hit, as_tuple=True)
+            p = r + lo
+            rp, rq = rk[p], rk[p + d + 1]
+            src.append(torch.minimum(rp, rq))      # the higher-scoring box of the pair ...
+            dst.append(torch.maximum(rp, rq))      # ... may suppress the other one
+    kept = torch.ones(n, dtype=torch.bool, device=dev)
+    if src:
+        src, dst = torch.cat(src), torch.cat(dst)
+        while True:
+            suppressed = torch.zeros(n, dtype=torch.bool, device=dev)
+            suppressed[dst[kept[src]]] = True
+            if torch.equal(~suppressed, kept):
+                break
+            kept = ~suppressed
+    keep = order[kept]  # kept is indexed by rank, so this is in decreasing score order
+    if topk is not None:
+        keep = keep[:topk]
+    return keep

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import torchvision  # noqa: F401  (the course's students compare against torchvision.ops)
 
+from a5_helper import *  # noqa: F401,F403  (the course's file re-exports its helpers: DetectionSolver, ...)
 from a5_helper import (FeatureExtractor, GenerateGrid, ObjectClassification,  # noqa: F401
                        ReferenceOnActivatedAnchors, coord_trans)
 
@@ -353,6 +354,8 @@ def nms(boxes, scores, iou_threshold=0.5, topk=None):
     Output:
     - keep: (num_kept,) int64 indices of the kept boxes, in decreasing order of score (ties:
       lower index first, like torchvision.ops.nms)
+
+    (a5_helper.nms_fast gives the same result without a Python loop over the kept boxes.)
     """
     if boxes.dim() != 2 or boxes.shape[-1] != 4 or scores.dim() != 1 or scores.shape[0] != boxes.shape[0]:
         raise ValueError(f"boxes must be (N, 4) and scores (N,), got {tuple(boxes.shape)} and "
@@ -361,80 +364,30 @@ def nms(boxes, scores, iou_threshold=0.5, topk=None):
         return torch.zeros(0, dtype=torch.long, device=boxes.device)
     _check_corners(boxes, "boxes")
     keep = None
-    # TODO: Greedy NMS: repeatedly take the highest-scoring remaining box and drop the boxes
-    # whose IoU with it is > iou_threshold. Make it fast (no Python loop over boxes):
-    # 1. rank the boxes by score (stable sort, so ties keep the lower index first);
-    # 2. find the pairs of boxes that overlap by more than the threshold; only pairs that
-    #    overlap along x can, so sort by x_tl: box p can only overlap the next few boxes
-    #    p+1 .. p+D in that order (torch.searchsorted), and a (boxes x D) band of IoUs,
-    #    built from strided views (Tensor.unfold) without any gather, covers all such pairs;
-    # 3. the greedy result is the unique fixed point of "a box is kept iff no kept,
-    #    higher-ranked box overlaps it": start from "all kept" and apply this rule to every
-    #    box at once until nothing changes (a handful of passes for ordinary boxes).
+    # TODO: Greedy NMS, on the device of the inputs:
+    #   1. take the highest-scoring box among the remaining ones and keep it;
+    #   2. remove it and every remaining box whose IoU with it is > iou_threshold;
+    #   3. while boxes remain (and fewer than topk are kept), go to 1.
+    # Rank the boxes with a stable sort so that tied scores keep the lower index first, as
+    # torchvision.ops.nms does (it also compares the IoU with the threshold in float64).
+    # Return the kept indices as an int64 tensor.
     # *****START OF YOUR CODE*****
-    n, dev = boxes.shape[0], boxes.device
     order = torch.sort(scores, descending=True, stable=True)[1]
-    if iou_threshold < 0:  # every pair "overlaps" (IoU >= 0 > threshold): only the best stays
-        keep = order[:1]
-        return keep
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(n, device=dev)
-    by_x = torch.sort(boxes[:, 0], stable=True)[1]
-    bx, rk = boxes[by_x], rank[by_x]
-    x1, y1, x2, y2 = (bx[:, c].contiguous() for c in range(4))
-    area = (x2 - x1) * (y2 - y1)
-    # Box p (in x order) can only overlap boxes q > p with x1[q] < x2[p].
-    counts = torch.searchsorted(x1, x2, right=False) - torch.arange(1, n + 1, device=dev)
-    D = int(counts.max())
-    if D > 1024:
-        # Crowded boxes (most pairs overlap): the band would be nearly the full n x n matrix;
-        # the plain greedy loop is cheaper here, because each kept box removes many others
-        # and the candidate set is compacted as it shrinks.
-        cur, idx, kept_pos = boxes[order], order, []
-        while idx.numel():
-            kept_pos.append(idx[:1])
-            if topk is not None and len(kept_pos) >= topk:
-                break
-            top, cur, idx = cur[0], cur[1:], idx[1:]
-            w = (torch.minimum(cur[:, 2], top[2]) - torch.maximum(cur[:, 0], top[0])).clamp_(min=0)
-            h = (torch.minimum(cur[:, 3], top[3]) - torch.maximum(cur[:, 1], top[1])).clamp_(min=0)
-            inter = w.mul_(h)
-            area_top = (top[2] - top[0]) * (top[3] - top[1])
-            stay = ~(inter / (area_top + (cur[:, 2] - cur[:, 0]) * (cur[:, 3] - cur[:, 1]) - inter)
-                     > iou_threshold)
-            cur, idx = cur[stay], idx[stay]
-        keep = torch.cat(kept_pos)
-        return keep
-    src, dst = [], []
-    if D > 0:
-        band = [torch.cat([t, t.new_zeros(D)]).unfold(0, D + 1, 1)[:, 1:]
-                for t in (x1, y1, x2, y2, area)]                      # (n, D) views: box p + d
-        offsets = torch.arange(1, D + 1, device=dev)
-        rows = max(1, 2 ** 21 // D)
-        for lo in range(0, n, rows):  # row chunks bound the memory when many boxes overlap
-            sl = slice(lo, lo + rows)
-            qx1, qy1, qx2, qy2, qa = (t[sl] for t in band)
-            w = (torch.minimum(qx2, x2[sl, None]) - torch.maximum(qx1, x1[sl, None])).clamp_(min=0)
-            h = (torch.minimum(qy2, y2[sl, None]) - torch.maximum(qy1, y1[sl, None])).clamp_(min=0)
-            inter = w.mul_(h)
-            hit = inter / (area[sl, None] + qa - inter) > iou_threshold   # torchvision's arithmetic
-            hit &= offsets[None, :] <= counts[sl, None]
-            r, d = torch.nonzero(hit, as_tuple=True)
-            p = r + lo
-            rp, rq = rk[p], rk[p + d + 1]
-            src.append(torch.minimum(rp, rq))      # the higher-scoring box of the pair ...
-            dst.append(torch.maximum(rp, rq))      # ... may suppress the other one
-    kept = torch.ones(n, dtype=torch.bool, device=dev)
-    if src:
-        src, dst = torch.cat(src), torch.cat(dst)
-        while True:
-            suppressed = torch.zeros(n, dtype=torch.bool, device=dev)
-            suppressed[dst[kept[src]]] = True
-            if torch.equal(~suppressed, kept):
-                break
-            kept = ~suppressed
-    keep = order[kept]  # kept is indexed by rank, so this is in decreasing score order
-    if topk is not None:
-        keep = keep[:topk]
+    x1, y1, x2, y2 = boxes.unbind(dim=1)
+    areas = (x2 - x1) * (y2 - y1)
+    kept = []
+    while order.numel() > 0:
+        i, rest = order[0], order[1:]
+        kept.append(i)
+        if topk is not None and len(kept) >= topk:
+            break
+        w = (torch.minimum(x2[rest], x2[i]) - torch.maximum(x1[rest], x1[i])).clamp(min=0)
+        h = (torch.minimum(y2[rest], y2[i]) - torch.maximum(y1[rest], y1[i])).clamp(min=0)
+        inter = w * h
+        iou = inter / (areas[i] + areas[rest] - inter)
+        # compared in float64 as torchvision does (a float32 IoU of 0.3 is > 0.3); a NaN IoU
+        # (two empty boxes) suppresses nothing
+        order = rest[~(iou.double() > iou_threshold)]
+    keep = torch.stack(kept)
     # *****END OF YOUR CODE*****
     return keep
