@@ -1,13 +1,16 @@
 """Variational autoencoders on MNIST (EECS 498-007 Fall 2020, A6).
 
-The decoders output Bernoulli *logits* for every pixel (apply torch.sigmoid to see images);
-`loss_function` is the negative ELBO: per-pixel binary cross-entropy with logits plus the
-closed-form KL divergence of the Gaussian posterior from N(0, I), summed over pixels and
-latent dimensions and averaged over the batch.
+As in the course, the decoders end in nn.Sigmoid(): they output the Bernoulli *probability*
+of every pixel, an image in [0, 1]. `loss_function` is the negative ELBO: binary cross-entropy
+of those probabilities (F.binary_cross_entropy) plus the closed-form KL divergence of the
+Gaussian posterior from N(0, I), summed over pixels and latent dimensions and averaged over
+the batch.
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from a6_helper import one_hot  # noqa: F401  (given helper; the course keeps it in a6_helper.py)
 
 
 def hello_vae():
@@ -44,26 +47,26 @@ class VAE(nn.Module):
         self.mu_layer = None
         self.logvar_layer = None
         self.decoder = None
-        # TODO: with hidden_dim = 400, build
+        # TODO: choose a hidden size H_d (self.hidden_dim; 400 works well) and build
         #  encoder: Flatten, Linear(H*W, H_d), ReLU, Linear(H_d, H_d), ReLU, Linear(H_d, H_d), ReLU
         #  mu_layer, logvar_layer: Linear(H_d, Z) each (posterior mean and log-variance)
         #  decoder: Linear(Z, H_d), ReLU, Linear(H_d, H_d), ReLU, Linear(H_d, H_d), ReLU,
-        #           Linear(H_d, H*W), Unflatten to (1, sqrt(H*W), sqrt(H*W)) when H*W is square.
-        # The decoder outputs Bernoulli logits: no sigmoid at the end.
+        #           Linear(H_d, H*W), Sigmoid, Unflatten to (1, H, W) (nn.Unflatten)
+        # The Sigmoid makes the decoder's output an image of pixel probabilities in [0, 1].
         # *****START OF YOUR CODE*****
         self.hidden_dim = 400
         self.encoder = _mlp(input_size, self.hidden_dim, flatten=True)
         self.mu_layer = nn.Linear(self.hidden_dim, latent_size)
         self.logvar_layer = nn.Linear(self.hidden_dim, latent_size)
         self.decoder = nn.Sequential(_mlp(latent_size, self.hidden_dim), nn.Linear(self.hidden_dim, input_size),
-                                     _unflatten(input_size))
+                                     nn.Sigmoid(), _unflatten(input_size))
         # *****END OF YOUR CODE*****
 
     def forward(self, x):
         """
         Input: x: (N, 1, H, W) (or (N, H*W)) images in [0, 1].
         Returns:
-        - x_hat: (N, 1, H, W) reconstruction logits
+        - x_hat: (N, 1, H, W) reconstruction, pixel probabilities in [0, 1]
         - mu: (N, Z) posterior means
         - logvar: (N, Z) posterior log-variances
         """
@@ -97,16 +100,18 @@ class CVAE(nn.Module):
         self.mu_layer = None
         self.logvar_layer = None
         self.decoder = None
-        # TODO: as in VAE (hidden_dim = 400), but the encoder reads the flattened image
+        # TODO: as in VAE (set self.hidden_dim too), but the encoder reads the flattened image
         # concatenated with the one-hot class (H*W + C inputs) and the decoder reads the latent
-        # code concatenated with the one-hot class (Z + C inputs). Decoder outputs logits.
+        # code concatenated with the one-hot class (Z + C inputs). The decoder ends in Sigmoid
+        # and Unflatten, as in VAE.
         # *****START OF YOUR CODE*****
         self.hidden_dim = 400
         self.encoder = _mlp(input_size + num_classes, self.hidden_dim)
         self.mu_layer = nn.Linear(self.hidden_dim, latent_size)
         self.logvar_layer = nn.Linear(self.hidden_dim, latent_size)
         self.decoder = nn.Sequential(_mlp(latent_size + num_classes, self.hidden_dim),
-                                     nn.Linear(self.hidden_dim, input_size), _unflatten(input_size))
+                                     nn.Linear(self.hidden_dim, input_size), nn.Sigmoid(),
+                                     _unflatten(input_size))
         # *****END OF YOUR CODE*****
 
     def condition(self, c):
@@ -117,14 +122,14 @@ class CVAE(nn.Module):
         if c.dim() != 2 or c.shape[1] != self.num_classes:
             raise ValueError(f"class input must be (N,) labels or (N, {self.num_classes}) one-hot, "
                              f"got shape {tuple(c.shape)}")
-        return c.float()
+        return c if c.is_floating_point() else c.float()
 
     def forward(self, x, c):
         """
         Inputs:
         - x: (N, 1, H, W) images in [0, 1]
         - c: (N, C) one-hot classes (or (N,) integer labels)
-        Returns x_hat (N, 1, H, W) logits, mu (N, Z), logvar (N, Z).
+        Returns x_hat (N, 1, H, W) pixel probabilities, mu (N, Z), logvar (N, Z).
         """
         x = _flatten_input(x, self.input_size)
         c = self.condition(c).to(x)
@@ -154,31 +159,6 @@ def _unflatten(input_size):
     return nn.Unflatten(1, (1, side, side)) if side * side == input_size else nn.Identity()
 
 
-def one_hot(labels, class_size):
-    """
-    Inputs:
-    - labels: (N,) integer labels in [0, class_size)
-    - class_size: number of classes C
-    Returns: (N, C) float one-hot matrix.
-    """
-    labels = torch.as_tensor(labels)
-    if labels.dim() != 1:
-        raise ValueError(f"labels must be a 1-D tensor, got shape {tuple(labels.shape)}")
-    if labels.is_floating_point() and not torch.equal(labels, labels.round()):
-        raise ValueError("labels must be integers")
-    labels = labels.long()
-    if len(labels) and (labels.min() < 0 or labels.max() >= class_size):
-        raise ValueError(f"labels must lie in [0, {class_size - 1}], got values in "
-                         f"[{labels.min().item()}, {labels.max().item()}]")
-    targets = None
-    # TODO: build the (N, C) matrix with a 1 in column labels[i] of row i.
-    # *****START OF YOUR CODE*****
-    targets = torch.zeros(len(labels), class_size, device=labels.device)
-    targets[torch.arange(len(labels), device=labels.device), labels] = 1.0
-    # *****END OF YOUR CODE*****
-    return targets
-
-
 def reparametrize(mu, logvar):
     """
     Differentiably sample z ~ N(mu, diag(exp(logvar))).
@@ -202,11 +182,11 @@ def loss_function(x_hat, x, mu, logvar):
     Negative variational lower bound, averaged over the batch.
 
     Inputs:
-    - x_hat: (N, 1, H, W) reconstruction logits
+    - x_hat: (N, 1, H, W) reconstruction, pixel probabilities in [0, 1] (the decoder's output)
     - x: (N, 1, H, W) input images in [0, 1]
     - mu, logvar: (N, Z) posterior means and log-variances
     Returns: scalar
-        (sum over pixels of BCE(sigmoid(x_hat), x)
+        (sum over pixels of BCE(x_hat, x)
          - 1/2 sum over latent dims of (1 + logvar - mu^2 - exp(logvar))) / N
     """
     if x_hat.shape != x.shape:
@@ -215,10 +195,10 @@ def loss_function(x_hat, x, mu, logvar):
         raise ValueError(f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must both be (N, Z) "
                          f"with N = {x.shape[0]}")
     loss = None
-    # TODO: reconstruction term with F.binary_cross_entropy_with_logits (reduction 'sum'),
-    # plus the closed-form KL divergence, both divided by the batch size N.
+    # TODO: reconstruction term with F.binary_cross_entropy (reduction 'sum'), plus the
+    # closed-form KL divergence, both divided by the batch size N.
     # *****START OF YOUR CODE*****
-    rec_term = F.binary_cross_entropy_with_logits(x_hat, x, reduction="sum")
+    rec_term = F.binary_cross_entropy(x_hat, x, reduction="sum")
     kldiv_term = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     loss = (rec_term + kldiv_term) / x.shape[0]
     # *****END OF YOUR CODE*****
