@@ -13,6 +13,7 @@ tests/test_grader_solutions.py):
 import os
 import shutil
 import subprocess
+import sys
 import time
 import zipfile
 
@@ -42,8 +43,10 @@ def test_course_zip_holds_every_graded_file(decl, tmp_path):
         # the shipped script writes the same zip as dl4cv.submission
         work = tmp_path / "script" / folder.name
         shutil.copytree(folder, work, ignore=shutil.ignore_patterns("__pycache__", "*.zip"))
+        # outside the repository the script cannot find .venv: PYTHON names the interpreter
         done = subprocess.run(["bash", str(work / "collectSubmission.sh")], capture_output=True,
-                              text=True, cwd=tmp_path, timeout=120)
+                              text=True, cwd=tmp_path, timeout=120,
+                              env={**os.environ, "PYTHON": sys.executable})
         assert done.returncode == 0, done.stderr
         script_zip = work / zip_path.name
         assert sorted(zipfile.ZipFile(script_zip).namelist()) == \
