@@ -5,6 +5,7 @@ import random
 import numpy as np
 import torch
 
+from dl4cv.captions import decode_captions  # noqa: F401 - given code in both courses, kept once
 from dl4cv.images import tensor_to_uint8_image
 from dl4cv.seeding import seed_everything
 
@@ -29,28 +30,6 @@ def rel_error(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-10) -> float:
     """The course's relative error; the same function as `eecs598.grad.rel_error`."""
     from eecs598.grad import rel_error as _rel
     return _rel(x, y, eps)
-
-
-def decode_captions(captions, idx_to_word):
-    """Word ids -> sentences.
-
-    captions: (N, T) or (T,) integer tensor/array; idx_to_word: dict or list id -> word.
-    `<NULL>` words are dropped and a sentence stops after its `<END>` (which is kept, as in
-    the course). Returns a list of N strings, or one string for a 1-d input.
-    """
-    single = getattr(captions, "ndim", None) == 1
-    rows = [captions] if single else captions
-    sentences = []
-    for row in rows:
-        words = []
-        for idx in row:
-            word = idx_to_word[int(idx)]
-            if word != "<NULL>":
-                words.append(word)
-            if word == "<END>":
-                break
-        sentences.append(" ".join(words))
-    return sentences[0] if single else sentences
 
 
 def attention_visualizer(img, attn_weights, token):
