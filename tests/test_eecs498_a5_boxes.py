@@ -140,6 +140,24 @@ def test_nms_crowded_matches_torchvision(ssd, helper, fn):
     assert torch.equal(nms(boxes, scores, 0.5), torchvision.ops.nms(boxes, scores, 0.5))
 
 
+def _assert_greedy_nms(keep, boxes, scores, thresh):
+    """`keep` is what greedy NMS returns for SOME order of tied scores: kept boxes in
+    non-increasing score order, no kept pair overlapping > thresh, and every dropped box
+    overlapping > thresh with a kept box scored at least as high. (The course's greedy loop may
+    break ties in any order; torchvision's order is one of them.)"""
+    assert keep.dtype == torch.long and len(set(keep.tolist())) == len(keep)
+    iou = torchvision.ops.box_iou(boxes.double(), boxes.double())
+    kept_scores = scores[keep]
+    assert torch.all(kept_scores[:-1] >= kept_scores[1:])
+    pair = iou[keep][:, keep] - torch.eye(len(keep), dtype=iou.dtype)
+    assert torch.all(pair <= thresh), "two kept boxes overlap above the threshold"
+    dropped = torch.ones(len(boxes), dtype=torch.bool)
+    dropped[keep] = False
+    for i in torch.nonzero(dropped).flatten().tolist():
+        covers = (iou[i, keep] > thresh) & (scores[keep] >= scores[i])
+        assert covers.any(), f"box {i} was dropped but no kept box suppresses it"
+
+
 @pytest.mark.parametrize("fn", ["nms", "nms_fast"])
 @pytest.mark.parametrize("case", range(4))
 @pytest.mark.parametrize("thresh", [0.0, 0.3, 0.7])
@@ -147,8 +165,27 @@ def test_nms_matches_torchvision(ssd, helper, fn, case, thresh):
     boxes, scores = _nms_cases()[case]
     ours = _nms_functions(ssd, helper)[fn](boxes, scores, thresh)
     ref = torchvision.ops.nms(boxes, scores, thresh)
-    assert ours.dtype == torch.long
-    assert torch.equal(ours, ref)
+    if fn == "nms_fast":           # ours, outside the student regions: torchvision's tie order
+        assert ours.dtype == torch.long and torch.equal(ours, ref)
+    else:                          # the student's greedy loop: any tie order is correct
+        _assert_greedy_nms(ours, boxes, scores, thresh)
+
+
+@pytest.mark.parametrize("thresh", [0.3, 0.7])
+def test_nms_distinct_scores_equal_torchvision(ssd, thresh):
+    # without ties greedy NMS has one answer: exactly torchvision's
+    boxes, _ = _nms_cases()[2]
+    scores = torch.rand(len(boxes), generator=torch.Generator().manual_seed(5))
+    assert torch.equal(ssd.nms(boxes, scores, thresh), torchvision.ops.nms(boxes, scores, thresh))
+
+
+def test_greedy_property_check_rejects_wrong_answers():
+    boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    _assert_greedy_nms(torch.tensor([0, 2]), boxes, scores, 0.5)
+    for wrong in ([0, 1, 2], [0], [2, 0], [1, 2]):   # overlap kept, box lost, order, lower kept
+        with pytest.raises(AssertionError):
+            _assert_greedy_nms(torch.tensor(wrong), boxes, scores, 0.5)
 
 
 @pytest.mark.parametrize("fn", ["nms", "nms_fast"])
@@ -157,7 +194,11 @@ def test_nms_float64(ssd, helper, fn):
     boxes, scores = boxes.double(), scores.double()
     nms = _nms_functions(ssd, helper)[fn]
     for thresh in (0.3, 0.5):
-        assert torch.equal(nms(boxes, scores, thresh), torchvision.ops.nms(boxes, scores, thresh))
+        keep = nms(boxes, scores, thresh)
+        if fn == "nms_fast":
+            assert torch.equal(keep, torchvision.ops.nms(boxes, scores, thresh))
+        else:
+            _assert_greedy_nms(keep, boxes, scores, thresh)
 
 
 def test_nms_fast_degenerate_boxes(helper):
