@@ -595,7 +595,9 @@ def notebook_text(nb):
             if out.get("output_type") == "stream" and out.get("name") == "stdout":
                 chunks.append(out.get("text", ""))
             elif out.get("output_type") in ("execute_result", "display_data"):
-                chunks.append(out.get("data", {}).get("text/plain", ""))
+                # a result (e.g. "<Figure size 640x480 with 1 Axes>") is a line of its own: glued
+                # to the next print it would hide that print's check line
+                chunks.append(out.get("data", {}).get("text/plain", "") + "\n")
     return ANSI_RE.sub("", "".join(chunks))
 
 

@@ -173,3 +173,17 @@ def test_solution_notebook_questions_judged_on_a_runner_run(decl, tmp_path):
     problems = grader.grade_from_run(decl, run)
     assert len(problems) == 1 and "'fit in the notebook'" in problems[0] and "expected <= 1e-06" in problems[0]
     assert "no runner report" in grader.grade_from_run(decl, tmp_path / "nowhere")[0]
+
+
+def test_notebook_text_keeps_a_check_after_a_plot_on_its_own_line():
+    import nbformat
+    from dl4cv.checks import parse_check_line
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("plt.show(); check(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/plain": "<Figure size 640x480 with 1 Axes>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="train accuracy: 1  [course: > 0.99] ok\n")]
+    nb.cells.append(cell)
+    parsed = [parse_check_line(line) for line in grader.notebook_text(nb).splitlines()]
+    assert {"name": "train accuracy", "value": "1", "by": "course", "rule": "> 0.99",
+            "status": "ok"} in parsed
