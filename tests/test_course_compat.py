@@ -213,3 +213,15 @@ def test_default_output_is_the_ignored_build_folder():
     args = compat.build_parser().parse_args(["somewhere"])
     assert args.out == REPO_ROOT / "build" / "compat" and args.summary is None
     assert "/build/" in (REPO_ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_a_missing_name_from_a_failed_cell_is_a_cascade_even_in_a_cuda_cell():
+    failure = _failure("NameError", "name 'np' is not defined",
+                       "device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')")
+    assert compat.classify(failure, ["import numpy as np\nassert torch.__version__ == '1.5'\n"]) == "cascade"
+
+
+def test_a_name_a_failed_star_import_would_have_brought_is_a_cascade():
+    failure = _failure("NameError", "name 'GenerateGrid' is not defined")
+    assert compat.classify(failure, ["import cv2\nfrom a5_helper import *\n"]) == "cascade"
+    assert compat.classify(failure, ["import cv2\n"]) == "api"

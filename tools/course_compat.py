@@ -212,6 +212,12 @@ def classify(failure, earlier_failed_sources, earlier_classes=()):
         return "data"   # the course's fixed split (range(49000), 50,000 MNIST) on a data subset
     if earlier_classes and (ename == "KeyError" or "'NoneType' object has no attribute" in evalue):
         return "cascade"  # a result an earlier failing cell (search, training) should have filled
+    if ename == "NameError":   # before the GPU rule: a cell that merely mentions torch.cuda
+        name = re.search(r"name '([^']+)' is not defined", evalue)
+        if name and any(re.search(rf"\b{re.escape(name.group(1))}\b", s) for s in earlier_failed_sources):
+            return "cascade"
+        if any(re.search(r"^\s*from \S+ import \*", s, re.M) for s in earlier_failed_sources):
+            return "cascade"  # a star import the failed cell never reached (import cv2 above it)
     if "My Drive" in evalue or "GOOGLE_DRIVE_PATH" in tb or "google.colab" in tb:
         return "colab"
     if CUDA_RE.search(evalue) or "torch.cuda" in tb or "_cuda_init" in tb:
@@ -223,10 +229,6 @@ def classify(failure, earlier_failed_sources, earlier_classes=()):
         return "api"
     if ename in DATA_ENAMES or (ename in ("OSError", "ValueError", "RuntimeError") and DATA_WORDS.search(evalue)):
         return "data"
-    if ename == "NameError":
-        name = re.search(r"name '([^']+)' is not defined", evalue)
-        if name and any(re.search(rf"\b{re.escape(name.group(1))}\b", s) for s in earlier_failed_sources):
-            return "cascade"
     if ename == "TypeError":
         # f() called as the notebook defines it in a cell that failed first: the f found
         # instead (ours, through a star import) is not the one the notebook meant
