@@ -1130,8 +1130,10 @@ class _Scan:
         if name is None:                                # (f())(x), d['f'](x): unknown
             return self.expr(func) if not isinstance(func, ast.Name) else STUDENT
         root = name.split(".")[0]
-        if root == "numpy":
-            if name.startswith("numpy.random."):
+        if root in ("numpy", "torch", "torchvision"):
+            random = name.startswith(("numpy.random.", "torch.random", "torch.distributions")) \
+                or (root != "numpy" and last in TORCH_RANDOM)
+            if random:
                 return INPUT
             if last in LOADERS:
                 return Prov("LOAD")
@@ -1139,17 +1141,9 @@ class _Scan:
                 return derived or _array(_join(args))
             if last in FILL_CTORS:
                 return derived or LIT_ARRAY
+        if root == "numpy":
             return self.math(args, n)
         if root in ("torch", "torchvision"):
-            if last in TORCH_RANDOM or name.startswith("torch.random") or \
-                    name.startswith("torch.distributions"):
-                return INPUT
-            if last in LOADERS:
-                return Prov("LOAD")
-            if last in ARRAY_CTORS:
-                return derived or _array(_join(args))
-            if last in FILL_CTORS:
-                return derived or LIT_ARRAY
             if name.count(".") == 1 and last in TORCH_MATH:   # torch.tanh, torch.mm, ...
                 return self.math(args, n)
             if last in ("no_grad", "enable_grad", "set_grad_enabled", "device",
