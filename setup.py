@@ -1,8 +1,9 @@
-"""Builds the Cython extensions that live inside the course folders (assignment 2's im2col).
+"""Builds the Cython extensions that live inside the course folders (the im2col of assignment 2,
+and of assignment 3 in the student release, which ships a copy of it as given code).
 
 The course packages (`cs231n/assignmentN/cs231n`) are not installed as Python packages (three
 of them share the name `cs231n`), so each extension is compiled here and copied next to its
-`.pyx`, which is where the course code imports it from.
+`.pyx`, which is where the course code imports it from. A missing .pyx is skipped.
 """
 import shutil
 from pathlib import Path
@@ -14,6 +15,8 @@ HERE = Path(__file__).resolve().parent
 # (module name, .pyx path relative to the repository root)
 CYTHON_SOURCES = [
     ("im2col_cython", "cs231n/assignment2/cs231n/im2col_cython.pyx"),
+    # only in the student release: in the repository assignment 3 loads assignment 2's
+    ("im2col_cython", "cs231n/assignment3/cs231n/im2col_cython.pyx"),
 ]
 
 
@@ -26,19 +29,24 @@ def _extensions():
     from setuptools import Extension
 
     exts = [Extension(name, [src], include_dirs=[numpy.get_include()]) for name, src in present]
-    return cythonize(exts, language_level=3, quiet=True)
+    # one cythonize call per extension: given several of the same module name it keeps one
+    return [c for ext in exts for c in cythonize([ext], language_level=3, quiet=True)]
 
 
 class BuildExtBesideSource(build_ext):
-    """Build as usual, then copy each compiled module next to its .pyx."""
+    """Build each extension, then copy the compiled module next to its .pyx."""
 
-    def run(self):
-        super().run()
-        for ext in self.extensions:
-            built = Path(self.get_ext_fullpath(ext.name))
-            target = HERE / Path(ext.sources[0]).parent / built.name
-            if built.resolve() != target.resolve():
-                shutil.copy2(built, target)
+    def build_extension(self, ext):
+        built = Path(self.get_ext_fullpath(ext.name))
+        target = HERE / Path(ext.sources[0]).parent / built.name
+        beside = built.resolve() == target.resolve()
+        if not beside and built.exists():
+            # Two assignments' modules share the name im2col_cython, hence one build path:
+            # without this the second would be skipped as "up to date" and get the first's copy.
+            built.unlink()
+        super().build_extension(ext)
+        if not beside:
+            shutil.copy2(built, target)
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExtBesideSource})

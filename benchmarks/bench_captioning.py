@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from dl4cv.bench import case
-from dl4cv.testing import course_module
+from dl4cv_tools.bench import case
+from dl4cv_tools.testing import course_module
 
 
 @case("cs231n lstm_forward+lstm_backward vs torch autograd (N=100, T=17, D=512, H=512, f64)",

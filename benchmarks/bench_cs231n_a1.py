@@ -4,8 +4,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dl4cv.bench import case
-from dl4cv.testing import course_module
+from dl4cv_tools.bench import case
+from dl4cv_tools.testing import course_module
 
 A1 = "cs231n/assignment1"
 

@@ -2,8 +2,8 @@
 import torch
 import torchvision
 
-from dl4cv.bench import case
-from dl4cv.testing import course_module
+from dl4cv_tools.bench import case
+from dl4cv_tools.testing import course_module
 
 A5 = "eecs498/A5"
 

@@ -2,8 +2,8 @@
 stock torch.nn layers, and training throughput of the shared loop (dl4cv.torch_train)."""
 import torch
 
-from dl4cv.bench import case
-from dl4cv.testing import course_module
+from dl4cv_tools.bench import case
+from dl4cv_tools.testing import course_module
 from dl4cv import torch_train as tt
 
 N = 128

@@ -7,7 +7,7 @@ prints one line a person reads and the runner parses:
     next_h error: 6.29242e-09  [course: < 1e-08] ok
 
 A check that misses its threshold prints `FAILED` instead of `ok` (it does not raise, so a
-student sees every check of the cell); `python -m dl4cv.runner` marks the notebook failed, and
+student sees every check of the cell); `python -m dl4cv_tools.runner` marks the notebook failed, and
 `make test` fails. Thresholds are the course's own (its "should be less than 1e-8", "should be
 around 2.3"); `by="target"` labels one of ours (a floor for smoke mode, say). `full_only=True`
 prints the value but enforces nothing in smoke mode, for figures that need the course's sizes.

@@ -5,7 +5,7 @@ Each course keeps its own student-facing functions (noise, models, losses) and i
 the MNIST loader (every MNIST image on disk), the alternating D/G update loop with a
 progress bar and optional random translation of D's inputs (for training on a fraction of
 MNIST), fixed-noise sample grids collected during training and written as a small looping
-GIF, and scoring of the final generator with `dl4cv.mnist_scorer`.
+GIF, and scoring of the final generator with `dl4cv.standins.mnist_scorer`.
 """
 import functools
 import time
@@ -211,8 +211,8 @@ def train_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, load
 
 
 def score_generator(G, noise_fn, n=1000, model=None):
-    """Score n generated samples with the project's MNIST classifier (see dl4cv.mnist_scorer)."""
-    from dl4cv.mnist_scorer import score_samples
+    """Score n generated samples with the project's MNIST classifier (see dl4cv.standins.mnist_scorer)."""
+    from dl4cv.standins.mnist_scorer import score_samples
     samples = generate(G, noise_fn(n))
     return score_samples(samples.reshape(n, 1, 28, 28), model=model, value_range=(-1, 1))
 

@@ -16,42 +16,38 @@ def rel_error(x, y, eps: float = 1e-8) -> float:
     return float(np.max(np.abs(x - y) / np.maximum(eps, np.abs(x) + np.abs(y))))
 
 
+def _perturbed(x, h, f, indices=None):
+    """For each index i of x (default: all, in C order), with x[i] changed in place and then
+    restored: (i, f(x + h e_i), f(x - h e_i))."""
+    for ix in (np.ndindex(x.shape) if indices is None else indices):
+        old = x[ix]
+        x[ix] = old + h
+        pos = f(x)
+        x[ix] = old - h
+        neg = f(x)
+        x[ix] = old
+        yield ix, pos, neg
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     """Gradient of a scalar function f at x (array, modified in place and restored).
 
     f: callable taking x and returning a float.  Returns grad with x's shape.
     """
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+    for ix, fxph, fxmh in _perturbed(x, h, f):
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
 
 
 def eval_numerical_gradient_array(f, x, df, h=1e-5):
     """Gradient of sum(f(x) * df) w.r.t. x, for an array-valued f (a layer's forward)."""
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        pos = f(x).copy()
-        x[ix] = old - h
-        neg = f(x).copy()
-        x[ix] = old
+    # copies: f may return a view of a buffer it reuses
+    for ix, pos, neg in _perturbed(x, h, lambda v: f(v).copy()):
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
-        it.iternext()
     return grad
 
 
@@ -60,19 +56,12 @@ def eval_numerical_gradient_blobs(f, inputs, output, h=1e-5):
     numeric_diffs = []
     for input_blob in inputs:
         diff = np.zeros_like(input_blob.diffs)
-        it = np.nditer(input_blob.vals, flags=["multi_index"], op_flags=["readwrite"])
-        while not it.finished:
-            idx = it.multi_index
-            orig = input_blob.vals[idx]
-            input_blob.vals[idx] = orig + h
+
+        def run(_):
             f(*(inputs + (output,)))
-            pos = np.copy(output.vals)
-            input_blob.vals[idx] = orig - h
-            f(*(inputs + (output,)))
-            neg = np.copy(output.vals)
-            input_blob.vals[idx] = orig
+            return np.copy(output.vals)
+        for idx, pos, neg in _perturbed(input_blob.vals, h, run):
             diff[idx] = np.sum((pos - neg) * output.diffs) / (2.0 * h)
-            it.iternext()
         numeric_diffs.append(diff)
     return numeric_diffs
 
@@ -89,14 +78,9 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     """
     rng = np.random.default_rng(seed) if seed is not None else None
     errors = []
-    for _ in range(num_checks):
-        ix = tuple((rng.integers(m) if rng is not None else randrange(m)) for m in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+    picks = [tuple((rng.integers(m) if rng is not None else randrange(m)) for m in x.shape)
+             for _ in range(num_checks)]
+    for ix, fxph, fxmh in _perturbed(x, h, f, picks):
         grad_numerical = (fxph - fxmh) / (2 * h)
         grad_analytic = analytic_grad[ix]
         denom = abs(grad_numerical) + abs(grad_analytic)

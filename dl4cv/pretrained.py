@@ -4,9 +4,9 @@
 Real path: torchvision's `squeezenet1_1` ImageNet weights from the torch hub cache and the
 course's `imagenet_val_25.npz` (`./get_datasets.sh squeezenet imagenet_val`).
 
-Fallback (no internet, no weights): a small CNN that the project trains on the CIFAR-10
-subset on disk (seeded, ~20 s on 2 CPU cores, cached in `dl4cv.paths.cache_dir()`, test
-accuracy reported) and CIFAR-10 test images. Its conv stack is also the feature network
+Fallback (no internet, no weights): the stand-in of `dl4cv.standins.cifar_cnn`, a small CNN
+that the project trains on the CIFAR-10 subset on disk (seeded, ~20 s on 2 CPU cores, cached,
+test accuracy reported) and CIFAR-10 test images. Its conv stack is also the feature network
 for style transfer. Every entry point prints one line saying which is used.
 
     vm = load_vision_model()          # VisionModel: .model, .features, .image_size, ...
@@ -22,21 +22,17 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from dl4cv.errors import DataMissingError
 from dl4cv.images import SQUEEZENET_MEAN, SQUEEZENET_STD
-from dl4cv.paths import cache_dir, data_dir, folder_fingerprint
+from dl4cv.paths import data_dir
 from dl4cv.report import note_data
-from dl4cv.torch_train import flipped_batches
+# the stand-in (no ImageNet weights here); re-exported: pretrained.load_fallback_cnn, ...
+from dl4cv.standins.cifar_cnn import (CifarCNN, cifar_test_images, load_fallback_cnn,  # noqa: F401
+                                      normalize_cifar, write_imagenet_val_sample)
 
 SQUEEZENET_FILE = "squeezenet1_1-b8a52dc0.pth"
 IMAGENET_VAL_FILE = "imagenet_val_25.npz"
-FALLBACK_FILE = "cifar10_fallback_cnn_v1.pt"
-FALLBACK_SEED = 0
-FALLBACK_EPOCHS = 5
-# ImageNet classes that stand for the CIFAR-10 classes in the generated imagenet_val sample.
-CIFAR_TO_IMAGENET = (404, 817, 17, 281, 351, 207, 32, 339, 510, 867)
 
 
 def squeezenet_weights_path() -> Path:
@@ -82,33 +78,6 @@ def load_imagenet_val(num=None, path=None):
     return X, y, class_names
 
 
-def _cifar_test():
-    """The CIFAR-10 test images on disk: (N, 32, 32, 3) uint8, (N,) int64."""
-    from dl4cv.data.cifar10 import _load_batch, default_root
-    path = default_root() / "test_batch"
-    if not path.exists():
-        raise DataMissingError("CIFAR-10", "cifar10", path)
-    x, y = _load_batch(path)
-    return x.astype(np.uint8), y
-
-
-def write_imagenet_val_sample(path, num=25, seed=0, size=224):
-    """Write a small file in exactly the imagenet_val_25.npz format, from real CIFAR-10 test
-    images upscaled to `size` (seeded choice), labelled with a stand-in ImageNet class per
-    CIFAR class. For tests and smoke runs; it is NOT ImageNet."""
-    from PIL import Image
-    xte, yte = _cifar_test()
-    idx = np.random.default_rng(seed).choice(len(xte), size=num, replace=False)
-    X = np.stack([np.asarray(Image.fromarray(xte[i].astype(np.uint8)).resize((size, size), Image.BICUBIC))
-                  for i in idx]).astype(np.uint8)
-    y = np.array([CIFAR_TO_IMAGENET[c] for c in yte[idx]], dtype=np.int64)
-    label_map = np.array(imagenet_class_names(), dtype=object)  # 0-d object array holding the dict
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, X=X, y=y, label_map=label_map)
-    return path
-
-
 # ----------------------------------------------------------------------------------------
 # Models
 # ----------------------------------------------------------------------------------------
@@ -127,23 +96,6 @@ class SizeChecked(nn.Module):
             raise ValueError(f"this model expects images of shape (N, 3, {s}, {s}), "
                              f"got {tuple(x.shape)}")
         return self.net(x)
-
-
-class CifarCNN(nn.Module):
-    """Small CIFAR-10 classifier; `features` is an nn.Sequential like squeezenet's, so the
-    style-transfer code indexes its layers the same way."""
-
-    def __init__(self, num_classes=10):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),      # 0-2: 16x16
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # 3-5: 8x8
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # 6-8: 4x4
-        )
-        self.classifier = nn.Linear(64 * 4 * 4, num_classes)
-
-    def forward(self, x):
-        return self.classifier(self.features(x).flatten(1))
 
 
 @dataclass
@@ -187,75 +139,6 @@ def load_squeezenet(weights_path=None, device=None) -> nn.Module:
     return _freeze(net, device or "cpu")
 
 
-def _normalize_cifar(x_uint8: np.ndarray) -> torch.Tensor:
-    """(N, 32, 32, 3) [0, 255] -> (N, 3, 32, 32) float32 normalized with the ImageNet stats."""
-    x = torch.from_numpy(np.ascontiguousarray(x_uint8, dtype=np.float32) / 255.0).permute(0, 3, 1, 2)
-    mean = torch.from_numpy(SQUEEZENET_MEAN).view(1, 3, 1, 1)
-    std = torch.from_numpy(SQUEEZENET_STD).view(1, 3, 1, 1)
-    return ((x - mean) / std).contiguous()
-
-
-def train_fallback_cnn(epochs=FALLBACK_EPOCHS, seed=FALLBACK_SEED, batch_size=128, verbose=True):
-    """Train CifarCNN on the CIFAR-10 data on disk (seeded, CPU); -> (model, info dict with
-    test_accuracy, num_train, num_test, epochs, seed)."""
-    from dl4cv.data.cifar10 import load_cifar10
-    xtr, ytr, xte, yte = load_cifar10(verbose=False)
-    Xtr, Xte = _normalize_cifar(xtr), _normalize_cifar(xte)
-    Ytr, Yte = torch.from_numpy(ytr), torch.from_numpy(yte)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = CifarCNN()
-    opt = torch.optim.Adam(model.parameters(), lr=4e-3, weight_decay=1e-4)
-    steps = epochs * ((len(Xtr) + batch_size - 1) // batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=steps)
-    try:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc="training the fallback CIFAR-10 CNN", disable=not verbose,
-                   leave=False)
-    except ImportError:  # pragma: no cover
-        bar = None
-    model.train()
-    for _ in range(epochs):
-        for xb, yb in flipped_batches(Xtr, Ytr, batch_size, gen):
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-    model.eval()
-    with torch.no_grad():
-        acc = (model(Xte).argmax(1) == Yte).double().mean().item()
-    return model, {"test_accuracy": acc, "num_train": len(Xtr), "num_test": len(Xte),
-                   "epochs": epochs, "seed": seed}
-
-
-def load_fallback_cnn(device=None, verbose=True, retrain=False):
-    """The cached fallback CNN (trained on first use) -> (model, info dict with test_accuracy)."""
-    from dl4cv.data.cifar10 import default_root
-    path = cache_dir() / FALLBACK_FILE
-    model = CifarCNN()
-    data = folder_fingerprint(default_root())
-    ckpt = torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
-    if ckpt is not None and not retrain and ckpt["info"].get("data_fingerprint") == data:
-        model.load_state_dict(ckpt["state_dict"])
-        info = ckpt["info"]
-    else:
-        if verbose:
-            print("The CIFAR-10 data on disk changed since the fallback CNN was cached: retraining it ..."
-                  if ckpt is not None and not retrain else
-                  "Training the fallback CIFAR-10 CNN once (cached in data/cache) ...", flush=True)
-        model, info = train_fallback_cnn(verbose=verbose)
-        info["data_fingerprint"] = data
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save({"state_dict": model.state_dict(), "info": info}, tmp)
-        os.replace(tmp, path)  # atomic: concurrent runs never read half a file
-    return _freeze(model, device or "cpu"), info
-
-
 def load_vision_model(device=None, verbose=True, fallback=None) -> VisionModel:
     """The best available classifier + feature network, with one printed line saying which.
 
@@ -290,10 +173,10 @@ def load_images(vm: VisionModel, num=5, seed=0):
         raise ValueError(f"num must be >= 1, got {num}")
     if not vm.is_fallback:
         return load_imagenet_val(num=num)
-    xte, yte = _cifar_test()
+    xte, yte = cifar_test_images()
     dev = next(vm.model.parameters()).device
     with torch.no_grad():
-        pred = vm.model(_normalize_cifar(xte).to(dev)).argmax(1).cpu().numpy()
+        pred = vm.model(normalize_cifar(xte).to(dev)).argmax(1).cpu().numpy()
     order = np.random.default_rng(seed).permutation(len(xte))
     chosen, seen = [], set()
     for i in order:                       # first pass: one correct image per class

@@ -1,4 +1,4 @@
-"""Shared fixtures. Course modules are imported with dl4cv.testing.course_module so that the
+"""Shared fixtures. Course modules are imported with dl4cv_tools.testing.course_module so that the
 three `cs231n` packages (and the EECS flat modules) never shadow one another."""
 import os
 
@@ -12,6 +12,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # One torch thread per test process: the tests use small tensors, where intra-op threads only
 # add synchronisation, and under xdist the workers already use every core.
 torch.set_num_threads(1)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "reference(assignment, *functions): the test compares these student functions "
+        "(\"<path in the assignment>::<qualname>\") with an independent reference; read statically "
+        "by dl4cv_tools.verification for the README's verification table")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import json
 import time
 
-from dl4cv import bench
+from dl4cv_tools import bench
 
 
 def test_ratio_and_verdicts(tmp_path, monkeypatch):

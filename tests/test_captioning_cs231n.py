@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from dl4cv.gradcheck import rel_error
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A3 = "cs231n/assignment3"
 TOL = 1e-8
@@ -34,6 +34,9 @@ def lstm_cell_from_course(Wx, Wh, b):
     return cell, order
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/rnn_layers.py::rnn_step_forward",
+                       "cs231n/rnn_layers.py::rnn_step_backward",
+                       "cs231n/rnn_layers.py::rnn_forward", "cs231n/rnn_layers.py::rnn_backward")
 def test_rnn_step_and_sequence_match_autograd(rng):
     rl = layers()
     N, T, D, H = 3, 5, 6, 4
@@ -64,6 +67,9 @@ def test_rnn_step_and_sequence_match_autograd(rng):
         assert rel_error(ours, theirs.grad.numpy()) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/rnn_layers.py::lstm_step_forward",
+                       "cs231n/rnn_layers.py::lstm_step_backward",
+                       "cs231n/rnn_layers.py::lstm_forward", "cs231n/rnn_layers.py::lstm_backward")
 def test_lstm_matches_torch_lstmcell(rng):
     rl = layers()
     N, T, D, H = 3, 4, 5, 6
@@ -107,6 +113,10 @@ def test_lstm_matches_torch_lstmcell(rng):
     assert rel_error(db[order], cell.bias_ih.grad.numpy()) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/rnn_layers.py::word_embedding_forward",
+                       "cs231n/rnn_layers.py::word_embedding_backward",
+                       "cs231n/rnn_layers.py::temporal_affine_forward",
+                       "cs231n/rnn_layers.py::temporal_affine_backward")
 def test_embedding_and_temporal_affine_match_autograd(rng):
     rl = layers()
     N, T, V, D, M = 3, 5, 7, 4, 6
@@ -132,6 +142,7 @@ def test_embedding_and_temporal_affine_match_autograd(rng):
         assert rel_error(ours, theirs.grad.numpy()) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/rnn_layers.py::temporal_softmax_loss")
 def test_temporal_softmax_loss_matches_cross_entropy(rng):
     rl = layers()
     N, T, V, NULL = 6, 7, 11, 0
@@ -183,6 +194,7 @@ def _torch_captioning_loss(params, features, captions, cell_type, null):
 
 
 @pytest.mark.parametrize("cell_type", ["rnn", "lstm"])
+@pytest.mark.reference("cs231n/assignment3", "cs231n/classifiers/rnn.py::CaptioningRNN.loss")
 def test_captioning_rnn_loss_and_grads_match_autograd(cell_type, rng):
     rnn = course_module(A3, "cs231n.classifiers.rnn")
     word_to_idx = {"<NULL>": 0, "cat": 2, "dog": 3, "<START>": 1, "<END>": 4, "a": 5}
@@ -203,6 +215,7 @@ def test_captioning_rnn_loss_and_grads_match_autograd(cell_type, rng):
         assert rel_error(grads[k], ref_grads[k]) < TOL, k
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/classifiers/rnn.py::CaptioningRNN.sample")
 def test_sample_is_greedy_argmax(rng):
     """sample() must pick, at every step, the argmax word of a direct torch rollout."""
     rnn = course_module(A3, "cs231n.classifiers.rnn")
@@ -261,3 +274,25 @@ def test_bad_input_raises_value_error(rng):
     cu = course_module(A3, "cs231n.coco_utils")
     with pytest.raises(ValueError, match="caption ids"):
         cu.decode_captions(np.array([0, 9]), ["<NULL>", "<START>"])
+
+
+@pytest.mark.reference("cs231n/assignment3", "cs231n/rnn_layers.py::_lstm_gate_grads")
+def test_lstm_gate_grads_match_autograd(rng):
+    """The optional helper on its own: from fixed gate activations a and prev_c, torch computes
+    the gates (sigmoid i, f, o; tanh g), next_c = f prev_c + i g, next_h = o tanh(next_c) and
+    backpropagates dnext_h, dnext_c; the helper must give d a and d prev_c (float64)."""
+    rl = layers()
+    N, H = 4, 5
+    a, prev_c = t64(rng.standard_normal((N, 4 * H))), t64(rng.standard_normal((N, H)))
+    dnext_h, dnext_c = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    i, f, o = (torch.sigmoid(a[:, k * H:(k + 1) * H]) for k in range(3))
+    g = torch.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    tanh_c = torch.tanh(next_c)
+    next_h = o * tanh_c
+    torch.autograd.backward([next_h, next_c], [torch.from_numpy(dnext_h), torch.from_numpy(dnext_c)])
+    gates = torch.cat([i, f, o, g], dim=1).detach().numpy()
+    da, dprev_c = rl._lstm_gate_grads(dnext_h, dnext_c, prev_c.detach().numpy(), gates,
+                                      tanh_c.detach().numpy())
+    assert rel_error(da, a.grad.numpy()) < TOL
+    assert rel_error(dprev_c, prev_c.grad.numpy()) < TOL

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from dl4cv import synthetic_coco as sc
+from dl4cv.standins import synthetic_coco as sc
 from dl4cv.data import load_cifar10
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A3 = "cs231n/assignment3"
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A4 = "eecs498/A4"
 TOLS = {torch.float32: 1e-6, torch.float64: 1e-10}
@@ -35,6 +35,9 @@ def lstm_cell(Wx, Wh, b):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::rnn_step_forward",
+                       "rnn_lstm_attention_captioning.py::rnn_forward",
+                       "rnn_lstm_attention_captioning.py::rnn_backward")
 def test_rnn_forward_and_backward(dtype):
     m = mod()
     g = torch.Generator().manual_seed(0)
@@ -69,6 +72,7 @@ def test_rnn_forward_and_backward(dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::lstm_forward")
 def test_lstm_matches_lstmcell(dtype):
     m = mod()
     torch.manual_seed(1)
@@ -114,6 +118,8 @@ def _reference_attention_lstm(x, A, Wx, Wh, Wattn, b):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::attention_forward",
+                       "rnn_lstm_attention_captioning.py::dot_product_attention")
 def test_attention_matches_sdpa_reference(dtype):
     m = mod()
     torch.manual_seed(2)
@@ -135,6 +141,7 @@ def test_attention_matches_sdpa_reference(dtype):
     assert torch.allclose(w.sum(dim=(1, 2)), torch.ones(N, dtype=dtype))
 
 
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::temporal_softmax_loss")
 def test_temporal_softmax_loss_matches_cross_entropy():
     m = mod()
     torch.manual_seed(3)
@@ -198,3 +205,47 @@ def test_bad_input_raises_value_error():
         model.sample(images, max_length=0)
     with pytest.raises(ValueError, match=r"\[0, 4\)"):
         m.WordEmbedding(4, 3)(torch.tensor([[5]]))
+
+
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::lstm_step_forward")
+@pytest.mark.parametrize("attention", [False, True])
+def test_lstm_step_forward_matches_lstmcell(attention):
+    """One step against torch.nn.LSTMCell (gates mapped), float64, nonzero prev_c; with
+    attention the cell's input is [x, attn] and its input weights [Wx; Wattn]."""
+    m = mod()
+    g = torch.Generator().manual_seed(4)
+    N, D, H = 3, 5, 4
+    f64 = dict(generator=g, dtype=torch.float64)
+    x, prev_h, prev_c = torch.randn(N, D, **f64), torch.randn(N, H, **f64), torch.randn(N, H, **f64)
+    Wx, Wh, b = 0.5 * torch.randn(D, 4 * H, **f64), 0.5 * torch.randn(H, 4 * H, **f64), torch.randn(4 * H, **f64)
+    if attention:
+        attn, Wattn = torch.randn(N, H, **f64), 0.5 * torch.randn(H, 4 * H, **f64)
+        next_h, next_c = m.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b, attn, Wattn)
+        rh, rc = lstm_cell(torch.cat([Wx, Wattn]), Wh, b)(torch.cat([x, attn], dim=1), (prev_h, prev_c))
+    else:
+        next_h, next_c = m.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+        rh, rc = lstm_cell(Wx, Wh, b)(x, (prev_h, prev_c))
+    assert rel(next_h, rh) < 1e-12 and rel(next_c, rc) < 1e-12
+
+
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::scaled_dot_product_attention")
+def test_scaled_dot_product_attention_matches_sdpa():
+    """Against F.scaled_dot_product_attention (one query per example, L keys, separate values);
+    the weights against the closed form softmax(K q / sqrt(H)); gradients through both."""
+    m = mod()
+    g = torch.Generator().manual_seed(5)
+    N, L, H, Hv = 3, 7, 6, 4
+    f64 = dict(generator=g, dtype=torch.float64)
+    q, k, v = torch.randn(N, H, **f64), torch.randn(N, L, H, **f64), torch.randn(N, L, Hv, **f64)
+    qs, ks, vs = (t.clone().requires_grad_() for t in (q, k, v))
+    qr, kr, vr = (t.clone().requires_grad_() for t in (q, k, v))
+    out, w = m.scaled_dot_product_attention(qs, ks, vs)
+    ref = F.scaled_dot_product_attention(qr[:, None, None], kr[:, None], vr[:, None])[:, 0, 0]
+    assert out.shape == (N, Hv) and w.shape == (N, L)
+    assert rel(out, ref) < 1e-12
+    assert rel(w, torch.softmax((k @ q[:, :, None])[..., 0] / math.sqrt(H), dim=1)) < 1e-12
+    up = torch.randn(N, Hv, **f64)
+    out.backward(up)
+    ref.backward(up)
+    for a, b_ in ((qs, qr), (ks, kr), (vs, vr)):
+        assert rel(a.grad, b_.grad) < 1e-10

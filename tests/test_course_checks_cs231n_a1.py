@@ -12,7 +12,7 @@ two_layer_net_training).
 import numpy as np
 import pytest
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A1 = "cs231n/assignment1"
 
@@ -45,6 +45,7 @@ def init_toy_data():
     return X, y
 
 
+@pytest.mark.reference("cs231n/assignment1", "cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
 def test_two_layer_net_matches_course_scores():
     net = init_toy_model()
     X, _ = init_toy_data()
@@ -53,6 +54,7 @@ def test_two_layer_net_matches_course_scores():
     assert np.sum(np.abs(scores - CORRECT_SCORES)) < 1e-7  # course: "We get < 1e-7"
 
 
+@pytest.mark.reference("cs231n/assignment1", "cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
 def test_two_layer_net_matches_course_loss():
     net = init_toy_model()
     X, y = init_toy_data()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dl4cv.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A2 = "cs231n/assignment2"
 

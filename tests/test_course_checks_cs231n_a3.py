@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A3 = "cs231n/assignment3"
 

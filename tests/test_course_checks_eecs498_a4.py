@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 from eecs598.grad import compute_numeric_gradient, rel_error
 
 A4 = "eecs498/A4"
@@ -49,6 +49,7 @@ def test_rnn_step_forward():
     assert rel_error(expected, next_h) < 1e-7
 
 
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::rnn_step_backward")
 def test_rnn_step_backward_numeric():
     m = cap()
     seed(0)

@@ -21,7 +21,7 @@ import pytest
 import torch
 import torchvision
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A5 = "eecs498/A5"
 

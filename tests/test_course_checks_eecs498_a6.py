@@ -10,7 +10,7 @@ import random
 import pytest
 import torch
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 
 def rel_error(x, y, eps=1e-10):

@@ -1,19 +1,15 @@
-"""tools/course_compat.py on a tiny fake course: neutralised Colab/shell lines, the temporary
+"""dl4cv_tools/course_compat.py on a tiny fake course: neutralised Colab/shell lines, the temporary
 folder laid out as the courses expect their data, the classification of failing cells (api,
 data, gpu, cascade, ...), the markdown summary, and no write into the repository or the data.
 Everything here is written by the test (a fake repository, data folder and course notebook)."""
 import gzip
-import importlib.util
 import json
 
 import nbformat
 import pytest
 
 from dl4cv.paths import REPO_ROOT
-
-spec = importlib.util.spec_from_file_location("course_compat", REPO_ROOT / "tools" / "course_compat.py")
-compat = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(compat)
+from dl4cv_tools import course_compat as compat
 
 
 @pytest.fixture

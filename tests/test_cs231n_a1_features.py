@@ -3,7 +3,7 @@ import colorsys
 
 import numpy as np
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A1 = "cs231n/assignment1"
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A1 = "cs231n/assignment1"
 
@@ -31,6 +31,10 @@ def reference_predict(dists, y_train, k):
     return np.array(out)
 
 
+@pytest.mark.reference("cs231n/assignment1",
+                       "cs231n/classifiers/k_nearest_neighbor.py::KNearestNeighbor.compute_distances_two_loops",
+                       "cs231n/classifiers/k_nearest_neighbor.py::KNearestNeighbor.compute_distances_one_loop",
+                       "cs231n/classifiers/k_nearest_neighbor.py::KNearestNeighbor.compute_distances_no_loops")
 def test_distances_agree_with_reference(rng):
     knn = knn_module().KNearestNeighbor()
     Xtr = rng.standard_normal((60, 40)) * 3 + 1
@@ -47,6 +51,8 @@ def test_distances_agree_with_reference(rng):
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8])
+@pytest.mark.reference("cs231n/assignment1",
+                       "cs231n/classifiers/k_nearest_neighbor.py::KNearestNeighbor.predict_labels")
 def test_predict_matches_brute_force_with_ties(rng, k):
     knn = knn_module().KNearestNeighbor()
     # Small integer grids: many equal distances and many tied votes.

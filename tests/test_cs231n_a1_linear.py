@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A1 = "cs231n/assignment1"
 
@@ -138,6 +138,8 @@ def synthetic_problem(N=60, D=7, C=4, seed=3):
 
 
 @pytest.mark.parametrize("kind", ["softmax", "svm"])
+@pytest.mark.reference("cs231n/assignment1",
+                       "cs231n/classifiers/linear_classifier.py::LinearClassifier.train")
 def test_train_sgd_steps_match_torch_replay(kind):
     lc = course_module(A1, "cs231n.classifiers.linear_classifier")
     X, y = synthetic_problem()
@@ -185,6 +187,8 @@ def test_train_continues_from_current_weights():
     assert np.array_equal(clf.calls[0][2], W_after)  # a second train() starts from W, no re-init
 
 
+@pytest.mark.reference("cs231n/assignment1",
+                       "cs231n/classifiers/linear_classifier.py::LinearClassifier.predict")
 def test_predict_is_argmax_of_scores():
     lc = course_module(A1, "cs231n.classifiers.linear_classifier")
     rng = np.random.default_rng(7)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from dl4cv.gradcheck import eval_numerical_gradient, rel_error
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A1 = "cs231n/assignment1"
 
@@ -38,6 +38,10 @@ def problem(rng, N=40, D=30, C=7, scale=1.0):
 
 @pytest.mark.parametrize("kind", ["svm", "softmax"])
 @pytest.mark.parametrize("reg", [0.0, 0.7])
+@pytest.mark.reference("cs231n/assignment1", "cs231n/classifiers/linear_svm.py::svm_loss_naive",
+                       "cs231n/classifiers/linear_svm.py::svm_loss_vectorized",
+                       "cs231n/classifiers/softmax.py::softmax_loss_naive",
+                       "cs231n/classifiers/softmax.py::softmax_loss_vectorized")
 def test_linear_losses_match_torch_autograd(rng, kind, reg):
     if kind == "svm":
         mod = course_module(A1, "cs231n.classifiers.linear_svm")
@@ -98,6 +102,7 @@ def two_layer_torch(params, X, y, reg):
 
 
 @pytest.mark.parametrize("reg", [0.0, 0.05])
+@pytest.mark.reference("cs231n/assignment1", "cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
 def test_two_layer_net_matches_torch_autograd(rng, reg):
     nn = course_module(A1, "cs231n.classifiers.neural_net")
     net = nn.TwoLayerNet(12, 9, 5, std=0.5)
@@ -174,6 +179,8 @@ def torch_nn_loss(model, X, y, reg):
 
 
 @pytest.mark.parametrize("reg", [0.0, 0.3])
+@pytest.mark.reference("cs231n/assignment1", "cs231n/classifiers/neural_net.py::TwoLayerNet.loss",
+                       "cs231n/classifiers/neural_net.py::TwoLayerNet.predict")
 def test_two_layer_net_matches_torch_nn_reference(rng, reg):
     nn = course_module(A1, "cs231n.classifiers.neural_net")
     net = nn.TwoLayerNet(10, 8, 6, std=0.4)
@@ -194,6 +201,7 @@ def test_two_layer_net_matches_torch_nn_reference(rng, reg):
     assert np.array_equal(np.asarray(pred).astype(np.int64), scores_ref.argmax(axis=1))
 
 
+@pytest.mark.reference("cs231n/assignment1", "cs231n/classifiers/neural_net.py::TwoLayerNet.train")
 def test_two_layer_net_training_matches_torch_sgd_replay(rng):
     """train(): the minibatches it samples, replayed with torch.optim.SGD from the same start
     (learning rate decayed at each epoch boundary as the given code does)."""

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from dl4cv.gradcheck import rel_error
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 TOL = 1e-8
 A2 = "cs231n/assignment2"
@@ -130,3 +130,88 @@ def test_im2col_cython_matches_numpy_indices(rng):
         back = cy.col2im_cython(c, *shape, k, k, pad, stride)
         np.testing.assert_allclose(back, im2col.col2im_indices(c, shape, k, k, pad, stride), rtol=1e-12)
         assert abs(np.sum(cols * c) - np.sum(x * back)) < 1e-9 * np.abs(cols * c).sum()
+
+
+# ----------------------------------------------------------------------------------------
+# Without the compiled extension (students on Windows/macOS often have no C compiler)
+# ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def fl_no_cython(monkeypatch):
+    """fast_layers imported afresh, under a private package name, with im2col_cython blocked
+    (a None entry in sys.modules makes its import raise ImportError)."""
+    import importlib
+    import importlib.util
+    import sys
+
+    from dl4cv_tools.testing import activate
+
+    folder = activate(A2) / "cs231n"
+    alias = "_a2_fast_layers_without_cython"
+    spec = importlib.util.spec_from_file_location(
+        alias, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, alias, package)
+    spec.loader.exec_module(package)
+    monkeypatch.setitem(sys.modules, f"{alias}.im2col_cython", None)
+    yield importlib.import_module(f"{alias}.fast_layers")
+    for name in [n for n in sys.modules if n.startswith(alias + ".")]:
+        del sys.modules[name]
+
+
+def test_fast_layers_import_without_the_extension(fl_no_cython):
+    assert fl_no_cython.im2col_cython is None and fl_no_cython.col2im_cython is None
+    for kind in ("conv_{}_im2col", "conv_{}_strides", "conv_{}_fast", "max_pool_{}_fast",
+                 "max_pool_{}_reshape", "max_pool_{}_im2col"):
+        for direction in ("forward", "backward"):
+            assert callable(getattr(fl_no_cython, kind.format(direction))), kind
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("variant", ["fast", "strides"])
+def test_numpy_conv_without_the_extension_vs_torch(fl_no_cython, rng, case, variant):
+    N, C, H, W, Fn, K, stride, pad = case
+    x, w = rng.standard_normal((N, C, H, W)), rng.standard_normal((Fn, C, K, K))
+    b = rng.standard_normal(Fn)
+    forward = getattr(fl_no_cython, f"conv_forward_{variant}")
+    out, cache = forward(x, w, b, {"stride": stride, "pad": pad})
+    xt, wt, bt = t(x), t(w), t(b)
+    ot = F.conv2d(xt, wt, bt, stride=stride, padding=pad)
+    dout = rng.standard_normal(ot.shape)
+    ot.backward(torch.tensor(dout))
+    assert rel_error(out, ot.detach().numpy()) < TOL
+    grads = getattr(fl_no_cython, f"conv_backward_{variant}")(dout, cache)
+    for g, gt in zip(grads, (xt.grad, wt.grad, bt.grad)):
+        assert g.shape == gt.shape
+        assert rel_error(g, gt.numpy()) < TOL
+
+
+@pytest.mark.parametrize("pool,stride,shape,path", [
+    (2, 2, (3, 4, 16, 16), "reshape"),
+    (3, 2, (2, 3, 9, 9), "im2col"),    # overlapping pools
+    (2, 1, (2, 2, 7, 6), "im2col"),
+])
+def test_numpy_max_pool_without_the_extension_vs_torch(fl_no_cython, rng, pool, stride, shape,
+                                                       path):
+    pp = {"pool_height": pool, "pool_width": pool, "stride": stride}
+    x = rng.standard_normal(shape)
+    out, cache = fl_no_cython.max_pool_forward_fast(x, pp)
+    assert cache[0] == path
+    xt = t(x)
+    ot = F.max_pool2d(xt, pool, stride)
+    dout = rng.standard_normal(ot.shape)
+    ot.backward(torch.tensor(dout))
+    assert rel_error(out, ot.detach().numpy()) < TOL
+    assert rel_error(fl_no_cython.max_pool_backward_fast(dout, cache), xt.grad.numpy()) < TOL
+
+
+def test_cython_conv_without_the_extension_names_the_fix(fl_no_cython, rng):
+    x, w, b = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3)), np.zeros(4)
+    cp = {"stride": 1, "pad": 1}
+    with pytest.raises(ImportError, match=r"pip install -e \.") as forward_error:
+        fl_no_cython.conv_forward_im2col(x, w, b, cp)
+    _, cache = fl_no_cython.conv_forward_strides(x, w, b, cp)  # same cache layout
+    with pytest.raises(ImportError, match="conv_forward_fast") as backward_error:
+        fl_no_cython.conv_backward_im2col(np.ones((2, 4, 8, 8)), cache)
+    for err in (forward_error, backward_error):
+        assert "\n" not in str(err.value)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from dl4cv.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 TOL = 1e-8
 
@@ -25,6 +25,8 @@ def torch_grads(out, dout, *tensors):
     return [x.grad.numpy() for x in tensors]
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::affine_forward",
+                       "cs231n/layers.py::affine_backward")
 def test_affine_vs_linear(L, rng):
     x, w, b = rng.standard_normal((4, 3, 5)), rng.standard_normal((15, 6)), rng.standard_normal(6)
     out, cache = L.affine_forward(x, w, b)
@@ -39,6 +41,8 @@ def test_affine_vs_linear(L, rng):
         assert rel_error(a, b_) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::relu_forward",
+                       "cs231n/layers.py::relu_backward")
 def test_relu_vs_torch(L, rng):
     x = rng.standard_normal((10, 7))
     out, cache = L.relu_forward(x)
@@ -49,6 +53,7 @@ def test_relu_vs_torch(L, rng):
     assert rel_error(L.relu_backward(dout, cache), torch_grads(ot, dout, xt)[0]) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::softmax_loss")
 def test_softmax_loss_vs_cross_entropy(L, rng):
     x, y = rng.standard_normal((50, 10)) * 3, rng.integers(0, 10, 50)
     loss, dx = L.softmax_loss(x, y)
@@ -62,6 +67,7 @@ def test_softmax_loss_vs_cross_entropy(L, rng):
     assert np.isfinite(big)
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::svm_loss")
 def test_svm_loss_vs_multi_margin(L, rng):
     N, C = 50, 10
     x, y = rng.standard_normal((N, C)), rng.integers(0, C, N)
@@ -75,6 +81,9 @@ def test_svm_loss_vs_multi_margin(L, rng):
 
 
 @pytest.mark.parametrize("backward", ["batchnorm_backward", "batchnorm_backward_alt"])
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::batchnorm_forward",
+                       "cs231n/layers.py::batchnorm_backward",
+                       "cs231n/layers.py::batchnorm_backward_alt")
 def test_batchnorm_train_vs_torch(L, rng, backward):
     N, D = 40, 7
     x = 3 * rng.standard_normal((N, D)) + 2
@@ -100,6 +109,7 @@ def test_batchnorm_train_vs_torch(L, rng, backward):
     assert rel_error(bn_param["running_var"], expected) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::batchnorm_forward")
 def test_batchnorm_eval_uses_running_stats(L, rng):
     D = 6
     x = rng.standard_normal((20, D))
@@ -123,6 +133,8 @@ def test_batchnorm_running_stats_converge(L, rng):
     np.testing.assert_allclose(bn_param["running_var"], [1, 4, 9], rtol=0.15)
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::layernorm_forward",
+                       "cs231n/layers.py::layernorm_backward")
 def test_layernorm_vs_torch(L, rng):
     N, D = 8, 12
     x = 2 * rng.standard_normal((N, D)) - 1
@@ -138,6 +150,7 @@ def test_layernorm_vs_torch(L, rng):
         assert rel_error(a, b_) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::batchnorm_backward")
 def test_batchnorm_numeric_gradient(L, rng):
     """The course's check: analytic vs centered differences."""
     N, D = 4, 5
@@ -155,6 +168,8 @@ def test_batchnorm_numeric_gradient(L, rng):
     assert rel_error(dg, dg_num) < 1e-7
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::dropout_forward",
+                       "cs231n/layers.py::dropout_backward")
 def test_dropout_statistics_and_backward(L, rng):
     x = rng.standard_normal((500, 500)) + 10
     for p in (0.25, 0.4, 0.7):
@@ -186,6 +201,8 @@ CONV_CASES = [  # N, C, H, W, F, HH, WW, stride, pad
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::conv_forward_naive",
+                       "cs231n/layers.py::conv_backward_naive")
 def test_conv_naive_vs_conv2d(L, rng, case):
     N, C, H, W, Fn, HH, WW, stride, pad = case
     x, w, b = (rng.standard_normal((N, C, H, W)), rng.standard_normal((Fn, C, HH, WW)),
@@ -204,6 +221,8 @@ def test_conv_naive_vs_conv2d(L, rng, case):
 
 @pytest.mark.parametrize("pool,stride,shape", [(2, 2, (2, 3, 8, 8)), (3, 2, (2, 2, 7, 9)),
                                                (2, 1, (1, 2, 5, 5))])
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::max_pool_forward_naive",
+                       "cs231n/layers.py::max_pool_backward_naive")
 def test_max_pool_naive_vs_torch(L, rng, pool, stride, shape):
     x = rng.standard_normal(shape)
     pp = {"pool_height": pool, "pool_width": pool, "stride": stride}
@@ -215,6 +234,8 @@ def test_max_pool_naive_vs_torch(L, rng, pool, stride, shape):
     assert rel_error(L.max_pool_backward_naive(dout, cache), torch_grads(ot, dout, xt)[0]) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::spatial_batchnorm_forward",
+                       "cs231n/layers.py::spatial_batchnorm_backward")
 def test_spatial_batchnorm_vs_torch(L, rng):
     N, C, H, W = 4, 3, 5, 6
     x = 4 * rng.standard_normal((N, C, H, W)) + 10
@@ -240,6 +261,8 @@ def test_spatial_batchnorm_vs_torch(L, rng):
 
 
 @pytest.mark.parametrize("G", [1, 2, 6])
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::spatial_groupnorm_forward",
+                       "cs231n/layers.py::spatial_groupnorm_backward")
 def test_groupnorm_vs_torch(L, rng, G):
     N, C, H, W = 3, 6, 4, 5
     x = 3 * rng.standard_normal((N, C, H, W)) + 1
@@ -257,6 +280,7 @@ def test_groupnorm_vs_torch(L, rng, G):
     assert rel_error(db.ravel(), gb) < TOL
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/layers.py::conv_backward_naive")
 def test_conv_numeric_gradient(L, rng):
     x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2)
     cp = {"stride": 1, "pad": 1}

@@ -8,7 +8,7 @@ import torch
 
 from dl4cv.errors import DataMissingError
 from dl4cv.gradcheck import eval_numerical_gradient, rel_error
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A2 = "cs231n/assignment2"
 
@@ -95,6 +95,8 @@ def run_torch(opt_cls, w0, grads, **kw):
 
 
 @pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+@pytest.mark.reference("cs231n/assignment2", "cs231n/optim.py::sgd_momentum",
+                       "cs231n/optim.py::rmsprop", "cs231n/optim.py::adam")
 def test_update_rules_vs_torch_optim(rng, rule):
     optim = course_module(A2, "cs231n.optim")
     w0 = rng.standard_normal((4, 5))

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A2 = "cs231n/assignment2"
 TOL = 1e-10  # float64 throughout: only rounding separates ours from the reference
@@ -122,10 +122,12 @@ def check_two_layer_net_init(fc):
         assert_gaussian(p[k], ws, k)
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/classifiers/fc_net.py::TwoLayerNet.loss")
 def test_two_layer_net_loss_vs_torch_nn(fc):
     check_two_layer_net_loss(fc)
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/classifiers/fc_net.py::TwoLayerNet.__init__")
 def test_two_layer_net_init(fc):
     check_two_layer_net_init(fc)
 
@@ -317,15 +319,21 @@ def check_fc_init(fc):
 
 
 @pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
+@pytest.mark.reference("cs231n/assignment2",
+                       "cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
 def test_fully_connected_net_loss_vs_torch_nn(fc, normalization):
     check_fc_loss(fc, normalization)
 
 
+@pytest.mark.reference("cs231n/assignment2",
+                       "cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
 def test_fully_connected_net_batchnorm_running_mean(fc):
     check_fc_running_mean(fc)
 
 
 @pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
+@pytest.mark.reference("cs231n/assignment2",
+                       "cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
 def test_fully_connected_net_dropout_known_mask(fc, monkeypatch, normalization):
     check_fc_dropout(fc, monkeypatch, normalization)
 
@@ -334,6 +342,8 @@ def test_fully_connected_net_seeded_dropout(fc):
     check_fc_seeded_dropout_is_used(fc)
 
 
+@pytest.mark.reference("cs231n/assignment2",
+                       "cs231n/classifiers/fc_net.py::FullyConnectedNet.__init__")
 def test_fully_connected_net_init(fc):
     check_fc_init(fc)
 
@@ -398,9 +408,12 @@ def check_convnet_init(cnn):
     assert model.params["W1"].shape == (32, 3, 7, 7) and model.params["W2"].shape == (32 * 16 * 16, 100)
 
 
+@pytest.mark.reference("cs231n/assignment2", "cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss")
 def test_three_layer_convnet_loss_vs_torch_nn(cnn):
     check_convnet_loss(cnn)
 
 
+@pytest.mark.reference("cs231n/assignment2",
+                       "cs231n/classifiers/cnn.py::ThreeLayerConvNet.__init__")
 def test_three_layer_convnet_init(cnn):
     check_convnet_init(cnn)

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A3 = "cs231n/assignment3"
 TOL = 1e-10
@@ -57,6 +57,7 @@ def _rnn_reference(params, features, start, end, null, max_length):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.reference("cs231n/assignment3", "cs231n/classifiers/rnn.py::CaptioningRNN.sample")
 def test_sample_rnn_matches_rnncell_rollout(seed):
     rnn = course_module(A3, "cs231n.classifiers.rnn")
     words = ["<NULL>", "<START>", "<END>", "a", "b", "c", "d"]
@@ -176,6 +177,10 @@ def _builders():
 @pytest.mark.parametrize("name", ["discriminator", "generator", "build_dc_classifier",
                                   "build_dc_generator"])
 @pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::discriminator",
+                       "cs231n/gan_pytorch.py::generator",
+                       "cs231n/gan_pytorch.py::build_dc_classifier",
+                       "cs231n/gan_pytorch.py::build_dc_generator")
 def test_gan_builder_matches_course_layer_list(name, mode):
     build_ours, build_ref, make_input = _builders()[name]
     torch.manual_seed(0)

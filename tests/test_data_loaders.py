@@ -11,7 +11,7 @@ from dl4cv.data.cifar10 import get_cifar10_data, load_cifar10, split_sizes
 from dl4cv.data.mnist import load_mnist
 from dl4cv.errors import DataMissingError
 from dl4cv.paths import data_dir
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 
 def write_cifar(root, per_batch=7, test=5, seed=0):

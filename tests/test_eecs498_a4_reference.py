@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A4 = "eecs498/A4"
 D, W, H = 1280, 7, 6
@@ -116,6 +116,8 @@ def captions_for(w2i, N):
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
 @pytest.mark.parametrize("cell_type", ["rnn", "lstm"])
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::CaptioningRNN.__init__",
+                       "rnn_lstm_attention_captioning.py::CaptioningRNN.forward")
 def test_forward_loss_and_gradients_match_torch_cells(cell_type, mode):
     m, model, w2i, images, feats = build(cell_type)
     V = len(w2i)
@@ -142,6 +144,8 @@ def test_forward_loss_and_gradients_match_torch_cells(cell_type, mode):
 
 
 @pytest.mark.parametrize("cell_type", ["rnn", "lstm"])
+@pytest.mark.reference("eecs498/A4",
+                       "rnn_lstm_attention_captioning.py::CaptioningRNN._initial_state")
 def test_initial_state_is_the_projected_features(cell_type):
     m, model, w2i, images, feats = build(cell_type)
     if not hasattr(model, "_initial_state"):
@@ -153,6 +157,7 @@ def test_initial_state_is_the_projected_features(cell_type):
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
 @pytest.mark.parametrize("cell_type", ["rnn", "lstm"])
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::CaptioningRNN.sample")
 def test_sample_is_the_greedy_rollout_of_torch_cells(cell_type, mode):
     m, model, w2i, images, feats = build(cell_type, seed=2)
     ref = reference(m, model, cell_type, len(w2i))
@@ -178,6 +183,7 @@ def test_sample_is_the_greedy_rollout_of_torch_cells(cell_type, mode):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.reference("eecs498/A4", "rnn_lstm_attention_captioning.py::WordEmbedding.forward")
 def test_word_embedding_matches_nn_embedding(dtype):
     m = mod()
     torch.manual_seed(0)

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchvision
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A5 = "eecs498/A5"
 
@@ -28,6 +28,7 @@ def test_generate_grid_closed_form(helper):
             assert grid[1, i, j].tolist() == [j + 0.5, i + 0.5]
 
 
+@pytest.mark.reference("eecs498/A5", "single_stage_detector.py::GenerateAnchor")
 def test_generate_anchor_closed_form(ssd, helper):
     anc = torch.tensor([[1., 1], [2, 3], [5, 3]], dtype=torch.float64)
     grid = helper.GenerateGrid(2, dtype=torch.float64)
@@ -41,6 +42,7 @@ def test_generate_anchor_closed_form(ssd, helper):
 
 
 @pytest.mark.parametrize("method", ["YOLO", "FasterRCNN"])
+@pytest.mark.reference("eecs498/A5", "single_stage_detector.py::GenerateProposal")
 def test_generate_proposal_closed_form(ssd, method):
     g = torch.Generator().manual_seed(1)
     xy = torch.rand(2, 3, 4, 5, 2, generator=g, dtype=torch.float64) * 7
@@ -76,6 +78,7 @@ def _random_boxes(n, g, scale=7.0, dtype=torch.float64):
     return torch.cat([xy, xy + wh], 1)
 
 
+@pytest.mark.reference("eecs498/A5", "single_stage_detector.py::IoU")
 def test_iou_matches_torchvision(ssd):
     g = torch.Generator().manual_seed(0)
     B, A, H, W, N = 2, 3, 4, 5, 6
@@ -172,6 +175,7 @@ def test_nms_matches_torchvision(ssd, helper, fn, case, thresh):
 
 
 @pytest.mark.parametrize("thresh", [0.3, 0.7])
+@pytest.mark.reference("eecs498/A5", "single_stage_detector.py::nms")
 def test_nms_distinct_scores_equal_torchvision(ssd, thresh):
     # without ties greedy NMS has one answer: exactly torchvision's
     boxes, _ = _nms_cases()[2]

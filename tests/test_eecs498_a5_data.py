@@ -4,8 +4,8 @@ import torchvision
 import torch
 
 from dl4cv.errors import DataMissingError
-from dl4cv.synthetic_voc import write_synthetic_voc
-from dl4cv.testing import course_module
+from dl4cv.standins.synthetic_voc import write_synthetic_voc
+from dl4cv_tools.testing import course_module
 
 
 @pytest.fixture(scope="module")

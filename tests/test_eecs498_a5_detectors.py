@@ -10,8 +10,8 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from dl4cv.synthetic_voc import write_synthetic_voc
-from dl4cv.testing import course_module
+from dl4cv.standins.synthetic_voc import write_synthetic_voc
+from dl4cv_tools.testing import course_module
 
 A5 = "eecs498/A5"
 
@@ -212,7 +212,7 @@ def test_batch_without_boxes_gives_zero_loss(mods):
 
 def test_feature_extractor_cifar_fallback_loads_cached_weights(mods, tmp_path, monkeypatch, capsys):
     """Without ImageNet weights, FeatureExtractor loads the cached CIFAR-10 backbone when it is
-    there (and says so), and stays random with cifar_fallback='none'."""
+    there (and says so), and takes the seeded random one with cifar_fallback='none'."""
     from torchvision import models
     helper, _, _ = mods
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))       # no ImageNet weights here
@@ -220,8 +220,10 @@ def test_feature_extractor_cifar_fallback_loads_cached_weights(mods, tmp_path, m
     assert helper.ensure_backbone_weights(train_cifar_fallback=False) == 'random'
     torch.manual_seed(123)
     ref = models.mobilenet_v2(weights=None, num_classes=10).features.state_dict()
-    path = helper.cifar10_backbone_path()
-    torch.save({"state_dict": ref, "info": {"num_train": 7, "test_accuracy": 0.5}}, path)
+    from dl4cv.standins import cache, mobilenet
+    cache.save_cached(mobilenet.CIFAR_NAME, mobilenet._cifar_fingerprint(), ref,
+                      {"num_train": 7, "test_accuracy": 0.5})
+    assert helper.cifar10_backbone_path().exists()
     assert helper.ensure_backbone_weights(train_cifar_fallback=False) == 'cifar10'
     capsys.readouterr()
     fe = helper.FeatureExtractor()

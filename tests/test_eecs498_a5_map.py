@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 A5 = "eecs498/A5"
 ANCHORS = torch.tensor([[1., 1], [2, 2], [3, 3], [4, 4], [5, 5], [2, 3], [3, 2], [3, 5], [5, 3]],
@@ -158,6 +158,8 @@ class _TargetRecorder:
 # heads
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("train", [False, True])
+@pytest.mark.reference("eecs498/A5", "single_stage_detector.py::PredictionNetwork.__init__",
+                       "single_stage_detector.py::PredictionNetwork.forward")
 def test_prediction_network_matches_torch_reference(mods, train):
     _, ssd, _ = mods
     torch.manual_seed(0)
@@ -184,6 +186,8 @@ def test_prediction_network_matches_torch_reference(mods, train):
 
 
 @pytest.mark.parametrize("train", [False, True])
+@pytest.mark.reference("eecs498/A5", "two_stage_detector.py::ProposalModule.__init__",
+                       "two_stage_detector.py::ProposalModule.forward")
 def test_proposal_module_matches_torch_reference(mods, train):
     _, ssd, tsd = mods
     torch.manual_seed(1)
@@ -213,6 +217,7 @@ def _cls_reference(det, x, p, mask):
 
 
 @pytest.mark.parametrize("train", [False, True])
+@pytest.mark.reference("eecs498/A5", "two_stage_detector.py::TwoStageDetector.__init__")
 def test_two_stage_init_layer_spec(mods, train):
     """TwoStageDetector.__init__: an RPN, and cls_layer = Linear(in, hidden), Dropout, ReLU,
     Linear(hidden, C), checked by values against the reference (dims from the arguments)."""
@@ -253,6 +258,7 @@ def _single_stage(ssd):
 
 
 @pytest.mark.parametrize("train", [False, True])
+@pytest.mark.reference("eecs498/A5", "single_stage_detector.py::SingleStageDetector.forward")
 def test_single_stage_forward_matches_reference(mods, monkeypatch, train):
     helper, ssd, _ = mods
     det = _single_stage(ssd)
@@ -271,6 +277,7 @@ def test_single_stage_forward_matches_reference(mods, monkeypatch, train):
     torch.testing.assert_close(loss, expected, **TOL)
 
 
+@pytest.mark.reference("eecs498/A5", "single_stage_detector.py::SingleStageDetector.inference")
 def test_single_stage_inference_matches_reference(mods):
     _, ssd, _ = mods
     det = _single_stage(ssd).eval()
@@ -305,6 +312,7 @@ def _rpn_parts(tsd, det_or_rpn):
 
 
 @pytest.mark.parametrize("train", [False, True])
+@pytest.mark.reference("eecs498/A5", "two_stage_detector.py::RPN.forward")
 def test_rpn_forward_matches_reference(mods, monkeypatch, train):
     helper, _, tsd = mods
     rpn = _rpn_parts(tsd, tsd.RPN()).double()
@@ -333,6 +341,7 @@ def _two_stage(tsd):
 
 
 @pytest.mark.parametrize("train", [False, True])
+@pytest.mark.reference("eecs498/A5", "two_stage_detector.py::TwoStageDetector.forward")
 def test_two_stage_forward_matches_reference(mods, monkeypatch, train):
     helper, _, tsd = mods
     det = _two_stage(tsd)
@@ -356,6 +365,7 @@ def test_two_stage_forward_matches_reference(mods, monkeypatch, train):
     torch.testing.assert_close(loss, expected, **TOL)
 
 
+@pytest.mark.reference("eecs498/A5", "two_stage_detector.py::TwoStageDetector.inference")
 def test_two_stage_inference_matches_reference(mods):
     """RPN inference (object probability > thresh, NMS) and the region classifier. The
     proposal module is set so that only the 1 x 1 anchors score high and the transforms are
@@ -386,3 +396,33 @@ def test_two_stage_inference_matches_reference(mods):
         pooled = torchvision.ops.roi_align(feats[b_i:b_i + 1], [bx[keep]], (2, 2)).mean((2, 3))
         expected = _cls_reference(det, pooled, 0.0, None).argmax(1)
         assert torch.equal(classes[b_i].reshape(-1).long(), expected)
+
+
+@pytest.mark.reference("eecs498/A5", "two_stage_detector.py::RPN.inference")
+@pytest.mark.parametrize("mode", ["RPN", "FasterRCNN"])
+def test_rpn_inference_matches_reference(mods, mode):
+    """RPN.inference on fixed features: the proposal-module reference, closed-form anchors and
+    FasterRCNN decoding, sigmoid(object score) > thresh, then torchvision.ops.nms per image."""
+    _, _, tsd = mods
+    rpn = _rpn_parts(tsd, tsd.RPN()).double().eval()
+    last = _only(rpn.prop_module, nn.Conv2d, 2)[1]
+    with torch.no_grad():   # object scores clearly above (anchors 0-3) or below the threshold
+        b = last.bias.view(9, 6)
+        b[:, 0] = -1.0
+        b[:4, 0] = 1.0
+    feats = _features(11)
+    thresh, nms_thresh = 0.5, 0.3
+    props, probs, features = rpn.inference(feats, thresh=thresh, nms_thresh=nms_thresh, mode=mode)
+    scores, offsets = _proposal_reference(rpn.prop_module, feats, 0.0, None)
+    prob = torch.sigmoid(scores[:, :, 0])
+    boxes = _decode(_anchors(2), offsets.permute(0, 1, 3, 4, 2), 'FasterRCNN')
+    assert len(props) == len(probs) == 2
+    for b_i in range(2):
+        m = prob[b_i] > thresh
+        bx, sc = boxes[b_i][m], prob[b_i][m]
+        keep = torchvision.ops.nms(bx, sc, nms_thresh)
+        assert 10 < keep.numel() < bx.shape[0], "the fixed input should keep some boxes, drop others"
+        torch.testing.assert_close(props[b_i].reshape(-1, 4), bx[keep], **TOL)
+        torch.testing.assert_close(probs[b_i].reshape(-1), sc[keep], **TOL)
+    if mode == "FasterRCNN":
+        torch.testing.assert_close(features, feats, rtol=0, atol=0)

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 DT = torch.float64
 
@@ -187,11 +187,13 @@ def _vae_case(vae, monkeypatch, conditional, mode):
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.reference("eecs498/A6", "vae.py::VAE.__init__", "vae.py::VAE.forward")
 def test_vae_matches_reference(vae, monkeypatch, mode):
     _vae_case(vae, monkeypatch, conditional=False, mode=mode)
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.reference("eecs498/A6", "vae.py::CVAE.__init__", "vae.py::CVAE.forward")
 def test_cvae_matches_reference(vae, monkeypatch, mode):
     _vae_case(vae, monkeypatch, conditional=True, mode=mode)
 
@@ -268,24 +270,28 @@ def _noise(n, dim):
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.reference("eecs498/A6", "gan.py::discriminator")
 def test_fc_discriminator_reference(gan, mode):
     out = _gan_case(gan.discriminator(), ref_discriminator(), _images(), mode)
     assert out.shape == (6, 1)
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.reference("eecs498/A6", "gan.py::generator")
 def test_fc_generator_reference(gan, mode):
     out = _gan_case(gan.generator(8), ref_generator(8), _noise(6, 8), mode)
     assert out.shape == (6, 784) and out.abs().max() <= 1
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.reference("eecs498/A6", "gan.py::build_dc_classifier")
 def test_dc_classifier_reference(gan, mode):
     out = _gan_case(gan.build_dc_classifier(), ref_dc_classifier(), _images(4), mode)
     assert out.shape == (4, 1)
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.reference("eecs498/A6", "gan.py::build_dc_generator")
 def test_dc_generator_reference(gan, mode):
     out = _gan_case(gan.build_dc_generator(8), ref_dc_generator(8), _noise(6, 8), mode)
     assert out.shape == (6, 784) and out.abs().max() <= 1

@@ -1,10 +1,10 @@
-"""examples/: the README's pictures section matches what dl4cv.examples renders, and the
+"""examples/: the README's pictures section matches what dl4cv_tools.examples renders, and the
 pictures it shows are there, small and readable. Nothing is regenerated here (minutes of CPU:
 `make examples`)."""
 import pytest
 from PIL import Image
 
-from dl4cv import examples as ex
+from dl4cv_tools import examples as ex
 
 MAX_GIF_BYTES = 2 * 1024 * 1024
 
@@ -17,7 +17,7 @@ def test_readme_section_is_the_rendered_one():
     text = ex.README.read_text()
     assert text.count(ex.START) == 1 and text.count(ex.END) == 1
     assert ex.readme_section(text) == ex.render_section(), (
-        "README pictures section is stale: run `python -m dl4cv.examples --readme-only` "
+        "README pictures section is stale: run `python -m dl4cv_tools.examples --readme-only` "
         "(or `make examples`)")
 
 
@@ -27,7 +27,7 @@ def test_every_item_has_its_pictures_and_a_reproduce_command():
         for f in item.files():
             assert (ex.EXAMPLES_DIR / f).is_file(), f"examples/{f} missing: run `make examples`"
             assert f"examples/{f}" in section
-        assert f"python -m dl4cv.examples --only {item.name}`" in section
+        assert f"python -m dl4cv_tools.examples --only {item.name}`" in section
 
 
 @pytest.mark.parametrize("name", [f for f in _all_files() if f.endswith(".gif")])

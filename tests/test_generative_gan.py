@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 MODULES = {"cs231n": ("cs231n/assignment3", "cs231n.gan_pytorch"), "eecs": ("eecs498/A6", "gan")}
 
@@ -28,6 +28,8 @@ def logits(n=64, scale=3.0, extreme=True):
     return x
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::discriminator_loss")
+@pytest.mark.reference("eecs498/A6", "gan.py::discriminator_loss")
 def test_discriminator_loss_closed_form(gan):
     real, fake = logits(), logits()
     loss = gan.discriminator_loss(real, fake)
@@ -40,6 +42,8 @@ def test_discriminator_loss_closed_form(gan):
     torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::generator_loss")
+@pytest.mark.reference("eecs498/A6", "gan.py::generator_loss")
 def test_generator_loss_closed_form(gan):
     fake = logits()
     loss = gan.generator_loss(fake)
@@ -49,6 +53,9 @@ def test_generator_loss_closed_form(gan):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::discriminator_loss",
+                       "cs231n/gan_pytorch.py::generator_loss")
+@pytest.mark.reference("eecs498/A6", "gan.py::discriminator_loss", "gan.py::generator_loss")
 def test_loss_gradients_closed_form(gan):
     """d/ds of mean BCE: (sigmoid(s) - target) / N."""
     real, fake = logits(extreme=False).requires_grad_(), logits(extreme=False).requires_grad_()
@@ -61,6 +68,9 @@ def test_loss_gradients_closed_form(gan):
     torch.testing.assert_close(g.grad, (torch.sigmoid(g.detach()) - 1) / n, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::ls_discriminator_loss",
+                       "cs231n/gan_pytorch.py::ls_generator_loss")
+@pytest.mark.reference("eecs498/A6", "gan.py::ls_discriminator_loss", "gan.py::ls_generator_loss")
 def test_ls_losses_closed_form(gan):
     real, fake = logits(extreme=False).numpy(), logits(extreme=False).numpy()
     d = gan.ls_discriminator_loss(torch.from_numpy(real), torch.from_numpy(fake)).item()
@@ -74,6 +84,7 @@ def test_ls_losses_closed_form(gan):
     assert gan.ls_generator_loss(zeros).item() == pytest.approx(0.5)
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::bce_loss")
 def test_cs231n_bce_loss_matches_torch():
     gan = course_module(*MODULES["cs231n"])
     s = torch.randn(1000, dtype=torch.float64) * 10
@@ -85,6 +96,8 @@ def test_cs231n_bce_loss_matches_torch():
         gan.bce_loss(s, t[:10])
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::sample_noise")
+@pytest.mark.reference("eecs498/A6", "gan.py::sample_noise")
 def test_sample_noise_distribution(gan):
     z = gan.sample_noise(4000, 96)
     assert z.shape == (4000, 96) and z.dtype == torch.float32
@@ -154,6 +167,31 @@ def test_get_optimizer(gan):
     assert isinstance(opt, torch.optim.Adam)
     group = opt.param_groups[0]
     assert group["lr"] == 1e-3 and tuple(group["betas"]) == (0.5, 0.999)
+
+
+@pytest.mark.reference("cs231n/assignment3", "cs231n/gan_pytorch.py::get_optimizer")
+@pytest.mark.reference("eecs498/A6", "gan.py::get_optimizer")
+def test_get_optimizer_steps_like_torch_adam(gan):
+    """Five steps of the returned optimizer against torch.optim.Adam(lr=1e-3, betas=(0.5,
+    0.999)) (the course's setting, other arguments at torch's defaults) on a copy of the
+    model: the same parameters after every step (float64)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1)).double()
+    ref = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1)).double()
+    ref.load_state_dict(model.state_dict())
+    opt = gan.get_optimizer(model)
+    ref_opt = torch.optim.Adam(ref.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    x = torch.randn(8, 6, dtype=torch.float64)
+    for _ in range(5):
+        for m, o in ((model, opt), (ref, ref_opt)):
+            o.zero_grad()
+            m(x).square().mean().backward()
+            o.step()
+        for a, b in zip(model.parameters(), ref.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    torch.manual_seed(0)           # the same initial weights again: every parameter moved
+    start = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1)).double()
+    assert all((a - b).abs().max() > 1e-4 for a, b in zip(model.parameters(), start.parameters()))
 
 
 def _tiny_loader(n=96, batch=32, size=28):
@@ -264,7 +302,7 @@ def test_run_a_gan_with_shifted_discriminator_inputs(gan):
 
 
 def test_gan_seeds_command_rejects_bad_input():
-    from dl4cv import gan_seeds
+    from experiments import gan_seeds
     with pytest.raises(ValueError, match="model must be one of"):
         gan_seeds.train_and_score("wgan")
     with pytest.raises(SystemExit):

@@ -1,4 +1,4 @@
-"""dl4cv.mnist_scorer: the scoring functions, checked with a stand-in classifier whose
+"""dl4cv.standins.mnist_scorer: the scoring functions, checked with a stand-in classifier whose
 predictions are known by construction, the augmentation, and input checks."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dl4cv import mnist_scorer as ms
+from dl4cv.standins import mnist_scorer as ms
 
 
 class PixelClassifier(nn.Module):

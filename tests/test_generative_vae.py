@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 
 @pytest.fixture
@@ -14,6 +14,7 @@ def vae():
     return course_module("eecs498/A6", "vae")
 
 
+@pytest.mark.reference("eecs498/A6", "vae.py::loss_function")
 def test_loss_function_matches_reference(vae):
     n, z = 7, 5
     torch.manual_seed(0)
@@ -38,6 +39,7 @@ def test_loss_function_matches_reference(vae):
     assert abs(loss.item() - ref.item()) < 1e-12 * abs(expected)
 
 
+@pytest.mark.reference("eecs498/A6", "vae.py::loss_function")
 def test_loss_function_gradient_closed_form(vae):
     """d loss / d x_hat = (x_hat - x) / (x_hat (1 - x_hat)) / N; d/dmu = mu / N;
     d/dlogvar = (exp(logvar) - 1) / 2 / N."""
@@ -62,6 +64,7 @@ def test_loss_function_kl_zero_at_prior(vae):
     assert vae.loss_function(x_hat, x, zeros, zeros).item() == pytest.approx(784 * np.log(2), rel=1e-12)
 
 
+@pytest.mark.reference("eecs498/A6", "vae.py::reparametrize")
 def test_reparametrize_statistics(vae):
     """Mean and variance of 200,000 samples per coordinate. Tolerances: 5 standard errors,
     sigma / sqrt(n) for the mean and sigma^2 * sqrt(2 / n) for the variance."""
@@ -79,6 +82,7 @@ def test_reparametrize_statistics(vae):
     assert np.abs(corr - np.eye(4)).max() < 5 / np.sqrt(n)
 
 
+@pytest.mark.reference("eecs498/A6", "vae.py::reparametrize")
 def test_reparametrize_is_differentiable(vae):
     """z = mu + exp(logvar / 2) * eps: dz/dmu = 1 and dz/dlogvar = (z - mu) / 2."""
     mu = torch.randn(50, 3, dtype=torch.float64, requires_grad=True)

@@ -162,7 +162,7 @@ def test_course_files_come_from_the_mirror_into_each_assignment_layout(tmp_path,
     """`course_files` (files inside the courses' starter zips: check values, pictures) has no
     URL of its own: it comes from the mirror, verified against SHA256SUMS, to
     data/course_files/<our assignment folder>/<path inside the assignment folder>, which is
-    where tools/course_compat.py and our notebooks read it."""
+    where dl4cv_tools/course_compat.py and our notebooks read it."""
     from dl4cv.data.registry import DATASETS, GROUPS, MIRRORED
     items = DATASETS["course_files"].items
     assert "course_files" in MIRRORED and {"course_files"} <= set(GROUPS["cs231n-a3"])

@@ -8,7 +8,7 @@ import shutil
 import nbformat
 import pytest
 
-from dl4cv import grader, release
+from dl4cv_tools import grader, release
 from dl4cv.paths import REPO_ROOT
 
 MINI = "tests/fixtures/release/minicourse/a1"

@@ -1,4 +1,4 @@
-"""The grading declarations of the real assignments (grading/*.toml) and what CI checks of them
+"""The grading declarations of the real assignments (tests/grading/*.toml) and what CI checks of them
 besides grading the release and the solutions (tests/test_grader_release.py,
 tests/test_grader_solutions.py):
 
@@ -7,7 +7,7 @@ tests/test_grader_solutions.py):
   every file with graded regions, and the grader recognises its assignment;
 - a seeded random sample of regions (DL4CV_MUTANT_SAMPLE, default 6; the seed is printed and
   DL4CV_MUTANT_SEED replays it): each one-function mutant loses exactly its questions;
-- grading/mutants.log, the full sweep (`make mutants`), is current: its digest per assignment
+- tests/grading/mutants.log, the full sweep (`make mutants`), is current: its digest per assignment
   matches today's declaration and regions, with no problem recorded.
 """
 import os
@@ -19,10 +19,11 @@ import zipfile
 
 import pytest
 
-from dl4cv import grader, submission
+from dl4cv import submission
+from dl4cv_tools import grader, manifest
 from dl4cv.paths import REPO_ROOT
 
-DECLS = grader.load_declarations(REPO_ROOT / "grading")
+DECLS = [grader.load_declaration(a.rubric) for a in manifest.ASSIGNMENTS]
 IDS = [d.assignment for d in DECLS]
 SAMPLE = int(os.environ.get("DL4CV_MUTANT_SAMPLE", "6"))
 SEED = int(os.environ.get("DL4CV_MUTANT_SEED") or time.time() // 60)
@@ -84,7 +85,7 @@ def test_mutants_log_is_current():
             stale.append(f"{d.assignment}: its regions or declaration changed since the sweep")
         elif section["problems"]:
             stale.append(f"{d.assignment}: {section['problems']} problem(s) recorded")
-    assert not stale, ("grading/mutants.log is not current: run `make mutants A=<assignment>` "
+    assert not stale, ("tests/grading/mutants.log is not current: run `make mutants A=<assignment>` "
                        "and commit the log\n" + "\n".join(stale))
 
 

@@ -3,10 +3,11 @@ course asks for (CS231n a<N>.zip, EECS <uniquename>_<umid>_A<N>.zip): 0 points e
 notebook questions included, and every question says why."""
 import pytest
 
-from dl4cv import grader, release, submission
+from dl4cv import submission
+from dl4cv_tools import grader, manifest, release
 from dl4cv.paths import REPO_ROOT
 
-DECLS = grader.load_declarations(REPO_ROOT / "grading")
+DECLS = [grader.load_declaration(a.rubric) for a in manifest.ASSIGNMENTS]
 
 
 @pytest.mark.slow

@@ -1,13 +1,14 @@
 """CI grades the reference solutions of every assignment, handed in as the zip its course asks
 for: full points on every question graded by tests. The notebook questions are judged in
-`make test` on the runner's smoke run of the same notebooks (`python -m dl4cv.grader
+`make test` on the runner's smoke run of the same notebooks (`python -m dl4cv_tools.grader
 --from-run build/test`), not executed a second time here."""
 import pytest
 
-from dl4cv import grader, submission
+from dl4cv import submission
+from dl4cv_tools import grader, manifest
 from dl4cv.paths import REPO_ROOT
 
-DECLS = grader.load_declarations(REPO_ROOT / "grading")
+DECLS = [grader.load_declaration(a.rubric) for a in manifest.ASSIGNMENTS]
 
 
 @pytest.mark.slow

@@ -6,7 +6,8 @@ import zipfile
 
 import pytest
 
-from dl4cv import grader, release, submission
+from dl4cv import submission
+from dl4cv_tools import grader, release
 from dl4cv.paths import REPO_ROOT
 
 MINI = "tests/fixtures/release/minicourse/a1"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 MODULES = [("cs231n/assignment3", "cs231n.style_transfer_pytorch"),
            ("eecs498/A4", "style_transfer")]
@@ -30,6 +30,8 @@ def np_gram(f, normalize=True):
     return g / (c * h * w) if normalize else g
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/style_transfer_pytorch.py::content_loss")
+@pytest.mark.reference("eecs498/A4", "style_transfer.py::content_loss")
 def test_content_loss(st, rng):
     cur, orig = rng.standard_normal((2, 1, 8, 5, 6))
     got = st.content_loss(0.37, torch.from_numpy(cur), torch.from_numpy(orig))
@@ -38,6 +40,8 @@ def test_content_loss(st, rng):
 
 
 @pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.reference("cs231n/assignment3", "cs231n/style_transfer_pytorch.py::gram_matrix")
+@pytest.mark.reference("eecs498/A4", "style_transfer.py::gram_matrix")
 def test_gram_matrix(st, rng, normalize):
     f = rng.standard_normal((2, 4, 5, 3))
     got = st.gram_matrix(torch.from_numpy(f), normalize=normalize)
@@ -45,12 +49,16 @@ def test_gram_matrix(st, rng, normalize):
     assert rel(got.numpy(), np_gram(f, normalize)) < 1e-12
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/style_transfer_pytorch.py::gram_matrix")
+@pytest.mark.reference("eecs498/A4", "style_transfer.py::gram_matrix")
 def test_gram_matrix_non_contiguous(st, rng):
     f = rng.standard_normal((1, 6, 4, 5))
     t = torch.from_numpy(f).permute(0, 1, 3, 2)       # a non-contiguous view
     assert rel(st.gram_matrix(t).numpy(), np_gram(f.transpose(0, 1, 3, 2))) < 1e-12
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/style_transfer_pytorch.py::style_loss")
+@pytest.mark.reference("eecs498/A4", "style_transfer.py::style_loss")
 def test_style_loss(st, rng):
     feats = [torch.from_numpy(rng.standard_normal(s)) for s in
              [(1, 3, 6, 6), (1, 4, 6, 6), (1, 5, 3, 3), (1, 6, 2, 2)]]
@@ -62,6 +70,8 @@ def test_style_loss(st, rng):
     assert rel(got.item(), want) < 1e-12
 
 
+@pytest.mark.reference("cs231n/assignment3", "cs231n/style_transfer_pytorch.py::tv_loss")
+@pytest.mark.reference("eecs498/A4", "style_transfer.py::tv_loss")
 def test_tv_loss(st, rng):
     img = rng.standard_normal((1, 3, 7, 9))
     got = st.tv_loss(torch.from_numpy(img), 0.25)

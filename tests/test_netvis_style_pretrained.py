@@ -5,18 +5,19 @@ import pytest
 import torch
 
 from dl4cv import pretrained
+from dl4cv.standins import cifar_cnn
 from dl4cv.errors import DataMissingError
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 
 def test_imagenet_val_sample_round_trip(tmp_path):
-    path = pretrained.write_imagenet_val_sample(tmp_path / "imagenet_val_25.npz", num=6, seed=1)
+    path = cifar_cnn.write_imagenet_val_sample(tmp_path / "imagenet_val_25.npz", num=6, seed=1)
     with np.load(path, allow_pickle=True) as f:      # exactly the course file's keys
         assert sorted(f.files) == sorted(["X", "y", "label_map"])
     X, y, names = pretrained.load_imagenet_val(num=4, path=path)
     assert X.shape == (4, 224, 224, 3) and X.dtype == np.uint8
     assert y.shape == (4,) and isinstance(names, dict) and len(names) == 1000
-    assert all(int(c) in pretrained.CIFAR_TO_IMAGENET for c in y)
+    assert all(int(c) in cifar_cnn.CIFAR_TO_IMAGENET for c in y)
     X2, _, _ = pretrained.load_imagenet_val(path=path)
     assert len(X2) == 6
     np.testing.assert_array_equal(X2[:4], X)

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 MODULES = [("cs231n/assignment3", "cs231n.net_visualization_pytorch"),
            ("eecs498/A4", "network_visualization")]
@@ -48,6 +48,9 @@ def tiny_model():
     return m
 
 
+@pytest.mark.reference("cs231n/assignment3",
+                       "cs231n/net_visualization_pytorch.py::compute_saliency_maps")
+@pytest.mark.reference("eecs498/A4", "network_visualization.py::compute_saliency_maps")
 def test_saliency_matches_autograd(nv):
     model = tiny_model()
     X = torch.randn(3, 3, 8, 8, dtype=torch.float64)
@@ -60,6 +63,9 @@ def test_saliency_matches_autograd(nv):
         torch.testing.assert_close(got[i], want, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.reference("cs231n/assignment3",
+                       "cs231n/net_visualization_pytorch.py::class_visualization_update")
+@pytest.mark.reference("eecs498/A4", "network_visualization.py::class_visualization_step")
 def test_class_visualization_step_closed_form(nv):
     model = tiny_model()
     img0 = torch.randn(1, 3, 8, 8, dtype=torch.float64)
@@ -80,6 +86,36 @@ def test_jitter_is_a_roll(nv):
     x = torch.arange(2 * 3 * 4 * 5.0).view(2, 3, 4, 5)
     want = np.roll(np.roll(x.numpy(), 2, axis=3), -1, axis=2)
     np.testing.assert_array_equal(nv.jitter(x, 2, -1).numpy(), want)
+
+
+def _fooling_reference(model, X, target, max_iter=100, lr=1.0):
+    """The course's fooling loop written out: while the model does not predict `target` (at
+    most max_iter steps), X += lr * g / ||g||_2 with g = d s_target / dX by
+    torch.autograd.functional.jacobian."""
+    x = X.clone()
+    for _ in range(max_iter):
+        if model(x).argmax(dim=1).item() == target:
+            break
+        g = torch.autograd.functional.jacobian(lambda z: model(z)[0, target], x)
+        x = x + lr * g / g.norm()
+    return x
+
+
+@pytest.mark.reference("cs231n/assignment3", "cs231n/net_visualization_pytorch.py::make_fooling_image")
+@pytest.mark.reference("eecs498/A4", "network_visualization.py::make_adversarial_attack")
+def test_fooling_matches_normalized_ascent_reference(nv):
+    model = tiny_model()
+    X = torch.randn(1, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    start = model(X).argmax(dim=1).item()
+    steps = []
+    for target in range(5):
+        want = _fooling_reference(model, X, target)
+        got = fooling(nv, X.clone(), target, model)
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+        assert model(got).argmax(dim=1).item() == target
+        steps.append((want - X).norm().item())
+    assert steps[start] == 0.0                                  # already fooled: unchanged
+    assert max(steps) > 1.0, "the fixed input should need more than one step for some class"
 
 
 def test_fooling_fallback_cnn(nv, fallback):

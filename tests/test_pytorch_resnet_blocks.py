@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 from dl4cv.torch_train import copy_weights_by_position, stock_preresnet
 
 
@@ -30,6 +30,7 @@ def test_two_layer_fc_matches_linear_layers(pnn):
     assert rel(pnn.two_layer_fc(x, [w1, b1, w2, b2]), expect) < 1e-12
 
 
+@pytest.mark.reference("eecs498/A4", "pytorch_autograd_and_nn.py::three_layer_convnet")
 def test_three_layer_convnet_matches_torch_nn(pnn):
     x = torch.randn(3, 3, 32, 32, dtype=torch.float64)
     c1 = nn.Conv2d(3, 6, 5, padding=2).double()
@@ -42,6 +43,8 @@ def test_three_layer_convnet_matches_torch_nn(pnn):
         pnn.three_layer_convnet(torch.zeros(2, 4, 32, 32, dtype=torch.float64), params)
 
 
+@pytest.mark.reference("eecs498/A4",
+                       "pytorch_autograd_and_nn.py::initialize_three_layer_conv_part2")
 def test_initialize_part2_shapes_init_and_grads(pnn):
     params = pnn.initialize_three_layer_conv_part2(dtype=torch.float64)
     shapes = [(32, 3, 5, 5), (32,), (16, 32, 3, 3), (16,), (10, 16 * 32 * 32), (10,)]
@@ -76,6 +79,90 @@ def test_module_and_sequential_nets_agree_with_barebones(pnn):
     seq = seq.double()
     copy_weights_by_position(model, seq)
     assert rel(seq(x), model(x)) < 1e-12
+
+
+def _three_layer_reference(c1, c2, num_classes=10):
+    """The course's Part III ConvNet in stock layers: conv 5x5 pad 2, ReLU, conv 3x3 pad 1,
+    ReLU, flatten, linear (32x32 inputs)."""
+    return nn.Sequential(nn.Conv2d(3, c1, 5, padding=2), nn.ReLU(), nn.Conv2d(c1, c2, 3, padding=1),
+                         nn.ReLU(), nn.Flatten(), nn.Linear(c2 * 32 * 32, num_classes)).double()
+
+
+def _copy_by_type(src, dst):
+    """Conv2d / Linear weights of src into dst, matched in order of the modules."""
+    kinds = (nn.Conv2d, nn.Linear)
+    a = [m for m in src.modules() if isinstance(m, kinds)]
+    b = [m for m in dst.modules() if isinstance(m, kinds)]
+    assert [type(m) for m in a] == [type(m) for m in b]
+    with torch.no_grad():
+        for x, y in zip(a, b):
+            assert x.weight.shape == y.weight.shape, (x, y)
+            y.weight.copy_(x.weight)
+            y.bias.copy_(x.bias)
+
+
+def _compare_training(model, opt, ref, ref_opt, steps=3):
+    """Same forward values and input gradients; then `steps` optimizer steps on a fixed batch
+    leave the same parameters."""
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(4, 3, 32, 32, generator=g, dtype=torch.float64)
+    y = torch.tensor([1, 7, 3, 0])
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    sa, sb = model(xa), ref(xb)
+    assert rel(sa, sb) < 1e-12
+    sa.square().sum().backward()
+    sb.square().sum().backward()
+    assert rel(xa.grad, xb.grad) < 1e-10
+    for _ in range(steps):
+        for m, o in ((model, opt), (ref, ref_opt)):
+            o.zero_grad()
+            F.cross_entropy(m(x), y).backward()
+            o.step()
+    pa = [p for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) for p in (m.weight, m.bias)]
+    for a, b in zip(pa, ref.parameters()):
+        assert rel(a, b) < 1e-10
+
+
+def _assert_kaiming(model):
+    """Kaiming-normal weights (std sqrt(2 / fan_in), within 5 standard errors), zero biases."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            n, fan_in = m.weight.numel(), m.weight[0].numel()
+            assert abs(m.weight.std().item() / math.sqrt(2 / fan_in) - 1) < 5 / math.sqrt(2 * n), m
+            assert abs(m.weight.mean().item()) < 5 * math.sqrt(2 / fan_in / n), m
+            assert (m.bias == 0).all(), m
+
+
+@pytest.mark.reference("eecs498/A4", "pytorch_autograd_and_nn.py::ThreeLayerConvNet.__init__",
+                       "pytorch_autograd_and_nn.py::ThreeLayerConvNet.forward",
+                       "pytorch_autograd_and_nn.py::initialize_three_layer_conv_part3",
+                       "pytorch_autograd_and_nn.py::initialize_three_layer_conv_part4")
+def test_three_layer_module_and_sequential_match_stock_layers(pnn):
+    """ThreeLayerConvNet and the Part III / IV initializers against stock torch.nn layers with
+    the weights copied in (float64): forward values and input gradients, and three steps of
+    their optimizers against torch.optim.SGD with the course's hyper-parameters."""
+    torch.manual_seed(0)
+    net = pnn.ThreeLayerConvNet(3, 6, 5, 10).double()
+    _assert_kaiming(net)
+    ref = _three_layer_reference(6, 5)
+    _copy_by_type(net, ref)
+    _compare_training(net, torch.optim.SGD(net.parameters(), lr=0.1),
+                      ref, torch.optim.SGD(ref.parameters(), lr=0.1))
+
+    model, opt = pnn.initialize_three_layer_conv_part3()
+    assert isinstance(model, pnn.ThreeLayerConvNet)
+    _assert_kaiming(model)
+    model = model.double()          # in place: the optimizer keeps the same parameters
+    ref = _three_layer_reference(32, 16)
+    _copy_by_type(model, ref)
+    _compare_training(model, opt, ref, torch.optim.SGD(ref.parameters(), lr=3e-3, weight_decay=1e-4))
+
+    seq, opt4 = pnn.initialize_three_layer_conv_part4()
+    seq = seq.double()
+    ref = _three_layer_reference(32, 16)
+    _copy_by_type(seq, ref)
+    _compare_training(seq, opt4, ref, torch.optim.SGD(ref.parameters(), lr=1e-2, weight_decay=1e-4,
+                                                      momentum=0.5, nesterov=True))
 
 
 def test_two_layer_fc_module(pnn):
@@ -157,6 +244,11 @@ def test_every_course_configuration_shapes_and_parameter_counts(pnn, net):
 
 @pytest.mark.parametrize("net,kind", [("plain32", "plain"), ("resnet32", "residual"),
                                       ("resnet47", "bottleneck")])
+@pytest.mark.reference("eecs498/A4", "pytorch_autograd_and_nn.py::PlainBlock.__init__",
+                       "pytorch_autograd_and_nn.py::ResidualBlock.__init__",
+                       "pytorch_autograd_and_nn.py::ResidualBottleneckBlock.__init__",
+                       "pytorch_autograd_and_nn.py::ResNet.__init__",
+                       "pytorch_autograd_and_nn.py::ResNet.forward")
 def test_resnet_equals_stock_torch_nn_with_copied_weights(pnn, net, kind):
     spec = pnn.networks[net]
     ours = pnn.get_resnet(net).double()

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from dl4cv import torch_train as tt
 from dl4cv.errors import DataMissingError
-from dl4cv.testing import course_module
+from dl4cv_tools.testing import course_module
 
 
 @pytest.fixture(scope="module")

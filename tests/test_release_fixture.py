@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from dl4cv import grader, release
+from dl4cv_tools import grader, release
 from dl4cv.paths import REPO_ROOT
 
 MINI = "tests/fixtures/release/minicourse/a1"

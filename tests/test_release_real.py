@@ -9,10 +9,12 @@ import textwrap
 
 import pytest
 
-from dl4cv import release
+from dl4cv.given import GIVEN_FROM
 from dl4cv.paths import REPO_ROOT
+from dl4cv_tools import manifest, release
+from dl4cv_tools.release.given import vendored_files
 
-ASSIGNMENTS = release.discover_assignments()
+ASSIGNMENTS = list(manifest.PATHS)
 pytestmark = pytest.mark.skipif(not ASSIGNMENTS, reason="no assignment folders yet")
 
 
@@ -39,6 +41,29 @@ def test_one_zip_per_assignment_byte_identical(tmp_path):
     assert release.check_release(first) == []
 
 
+def test_zips_ship_the_runtime_but_no_tooling_experiments_or_rubrics(built):
+    """A student gets the runtime package `dl4cv`, never the maintainer tooling (dl4cv_tools/),
+    experiments/, benchmarks/, tests/ or the rubrics, and a pyproject.toml that installs
+    what the zip holds."""
+    import tomllib
+    import zipfile
+    never = ("dl4cv_tools/", "experiments/", "tests/", "benchmarks/", "grading/")
+    for z in built.zips:
+        with zipfile.ZipFile(z) as zf:
+            names = zf.namelist()
+            pyproject = tomllib.loads(zf.read("pyproject.toml").decode())
+        assert "dl4cv/__init__.py" in names and "dl4cv/checks.py" in names, z.name
+        bad = [n for n in names if n.startswith(never) or "/grading/" in n
+               or (n.endswith(".toml") and n != "pyproject.toml")]
+        assert not bad, (z.name, bad)
+        setuptools = pyproject["tool"]["setuptools"]
+        for package in setuptools["packages"]:
+            folder = setuptools.get("package-dir", {}).get(package, package.replace(".", "/"))
+            assert any(n.startswith(folder + "/") for n in names), (z.name, package)
+        assert not any("dl4cv_tools" in v for v in pyproject["project"].get("scripts", {}).values())
+    assert not [n for n in built.files if n.startswith(never)]
+
+
 def test_every_region_is_a_stub_and_nothing_else_changed(built):
     for a in ASSIGNMENTS:
         for path in sorted((REPO_ROOT / a).rglob("*.py")):
@@ -46,6 +71,8 @@ def test_every_region_is_a_stub_and_nothing_else_changed(built):
             shipped = built.out / a / rel
             if release._excluded(path.relative_to(REPO_ROOT / a).parts):
                 assert not shipped.exists(), shipped
+                continue
+            if f"{a}/{rel}" in GIVEN_FROM:     # written in full from its source (test below)
                 continue
             source = path.read_text()
             regions = release.module_regions(source, rel)
@@ -62,6 +89,19 @@ def test_every_region_is_a_stub_and_nothing_else_changed(built):
             assert outside(out, stubs) == outside(source, regions), (a, rel)
 
 
+def test_given_copies_ship_in_full_and_only_where_the_course_gave_them(built):
+    """Assignment 3 ships assignment 2's layers as the course did: the real code, not the
+    repository's loader, while assignment 2's own copy stays stubbed."""
+    for target, source in GIVEN_FROM.items():
+        a = "/".join(target.split("/")[:2])
+        shipped = (built.out / target).read_bytes()
+        assert shipped == vendored_files(REPO_ROOT, a)[target], target
+        assert b"dl4cv.given" not in shipped, target
+        if target.endswith("/layers.py"):
+            assert b"def affine_forward" in shipped and b"NotImplementedError" not in shipped
+            assert b"NotImplementedError" in (built.out / source).read_bytes()
+
+
 def test_released_modules_import(built, tmp_path):
     # as after `pip install -e .`: the compiled extensions sit next to their .pyx
     for a in ASSIGNMENTS:
@@ -70,7 +110,7 @@ def test_released_modules_import(built, tmp_path):
     script = textwrap.dedent("""
         import os, sys
         from pathlib import Path
-        from dl4cv.testing import course_module
+        from dl4cv_tools.testing import course_module
         out, assignments = Path(sys.argv[1]), sys.argv[2:]
         os.environ["DL4CV_OVERRIDE"] = ";".join(f"{a}={out / a}" for a in assignments)
         bad = []

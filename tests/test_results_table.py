@@ -1,14 +1,15 @@
-"""The README's results table is generated, not typed: it must equal what dl4cv.results
-renders from the committed snapshot (examples/results.json) of a `make run` / `make bench`."""
+"""RESULTS.md is generated, not typed: it must equal what dl4cv_tools.results renders from the
+committed snapshot (examples/results.json) of a `make run` / `make bench`."""
 import json
 
-from dl4cv import results
+from dl4cv_tools import results
 
 
-def test_readme_table_matches_the_snapshot():
+def test_results_file_matches_the_snapshot():
     snapshot = json.loads(results.SNAPSHOT.read_text())
     assert snapshot["notebooks"], "the snapshot lists no notebook"
-    assert results.readme_section(results.README.read_text()) == results.render(snapshot)
+    assert results.RESULTS.read_text() == results.document(snapshot), \
+        "RESULTS.md is stale: run `python -m dl4cv_tools.results --update`"
 
 
 def test_render_reports_every_figure_with_its_data_and_command():

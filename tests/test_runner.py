@@ -7,7 +7,7 @@ import sys
 
 import nbformat
 
-from dl4cv.nbbuild import build, parse_percent
+from dl4cv_tools.nbbuild import build, parse_percent
 
 GOOD = '''# %% [markdown]
 # # Good
@@ -63,7 +63,7 @@ def test_runner_reports_and_keeps_going(tmp_path):
         (tmp_path / f"{name}.py").write_text(src)
         build(tmp_path / f"{name}.py", folder / f"{name}.ipynb")
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "dl4cv.runner", str(folder), "--smoke", "--jobs", "2",
+    r = subprocess.run([sys.executable, "-m", "dl4cv_tools.runner", str(folder), "--smoke", "--jobs", "2",
                         "--out", str(out), "--timeout", "120", "--nb-timeout", "15"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1
     assert r.stdout.strip().splitlines()[-1] == "1 passed, 3 failed"
@@ -110,7 +110,7 @@ def test_a_stopped_run_kills_its_kernels_and_keeps_what_finished(tmp_path):
         (tmp_path / f"{name}.py").write_text(src)
         build(tmp_path / f"{name}.py", folder / f"{name}.ipynb")
     out, pid_file = tmp_path / "out", tmp_path / "kernel.pid"
-    proc = subprocess.Popen([sys.executable, "-m", "dl4cv.runner", str(folder), "--smoke", "--jobs", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "dl4cv_tools.runner", str(folder), "--smoke", "--jobs", "1",
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, env=dict(os.environ, PID_FILE=str(pid_file)))
     deadline = time.time() + 180
@@ -134,7 +134,7 @@ def test_cell_progress_is_shown_for_long_notebooks(capsys):
     import multiprocessing
     import types
 
-    from dl4cv.runner import _show_cells
+    from dl4cv_tools.runner import _show_cells
     queue = multiprocessing.SimpleQueue()
     queue.put(("cs231n/assignment2/PyTorch.ipynb", 12, 40))
     in_a_log = types.SimpleNamespace(disable=True)
@@ -174,7 +174,7 @@ def test_a_failed_course_check_fails_the_notebook(tmp_path):
         (tmp_path / f"{name}.py").write_text(src)
         build(tmp_path / f"{name}.py", folder / f"{name}.ipynb")
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "dl4cv.runner", str(folder), "--smoke", "--jobs", "1",
+    r = subprocess.run([sys.executable, "-m", "dl4cv_tools.runner", str(folder), "--smoke", "--jobs", "1",
                         "--out", str(out), "--timeout", "120"], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
@@ -203,7 +203,7 @@ def test_failed_checks_are_named_beside_a_crash():
     """A notebook that prints a FAILED check and then raises: both are in its failure block."""
     import nbformat.v4 as v4
 
-    from dl4cv.runner import _describe_failed_checks, extract_figures
+    from dl4cv_tools.runner import _describe_failed_checks, extract_figures
     nb = v4.new_notebook(cells=[
         v4.new_code_cell("check(...)", outputs=[v4.new_output(
             "stream", name="stdout", text="\x1b[0mW1 error: 0.5  [course: < 1e-07] FAILED\n"
@@ -218,3 +218,19 @@ def test_failed_checks_are_named_beside_a_crash():
     assert lines == ["    and 1 of 1 course check(s) failed before:",
                      "    cell 1: W1 error = 0.5, needs [course: < 1e-07]"]
     assert _describe_failed_checks("x.ipynb", [dict(course[0], status="ok")], crashed=False) == []
+
+
+def test_discover_runs_the_manifests_notebooks_in_its_order(tmp_path):
+    from dl4cv.paths import REPO_ROOT
+    from dl4cv_tools import manifest
+    from dl4cv_tools.runner import discover
+    every = [REPO_ROOT / nb for nb in manifest.notebooks()]
+    assert discover() == every
+    assert discover(course="eecs498") == [REPO_ROOT / nb for nb in manifest.notebooks("eecs498")]
+    a2 = [REPO_ROOT / nb for nb in manifest.get("cs231n/assignment2").notebook_paths]
+    assert discover(assignment="cs231n/assignment2") == a2
+    assert discover([REPO_ROOT / "cs231n" / "assignment2"]) == a2
+    # a folder the manifest does not list (a test's): its notebooks, sorted
+    for name in ("b.ipynb", "a.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert discover([tmp_path]) == [tmp_path / "a.ipynb", tmp_path / "b.ipynb"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Zips this assignment for submission, as the course's collectSubmission.sh did: its .py and
 # .ipynb files (not the data sets or makepdf.py), paths relative to this folder, into a3.zip,
-# which the grader takes (python -m dl4cv.grader a3.zip). Run: bash collectSubmission.sh
+# which the grader takes (python -m dl4cv_tools.grader a3.zip). Run: bash collectSubmission.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 py="${PYTHON:-$here/../../.venv/bin/python}"

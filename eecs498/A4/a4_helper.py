@@ -155,7 +155,7 @@ def load_COCO(path='./datasets/coco.pt', verbose=True):
     train_captions / val_captions (N, 17) int64 word ids, and vocab {'idx_to_token': list,
     'token_to_idx': dict}. Reads `path` if it is there, else data/coco.pt
     (`./get_datasets.sh coco_eecs`); without either, raises DataMissingError naming that
-    command (the synthetic set in the same format: `dl4cv.synthetic_coco.eecs_coco_path()`)."""
+    command (the synthetic set in the same format: `dl4cv.standins.synthetic_coco.eecs_coco_path()`)."""
     path = Path(path) if path is not None and os.path.isfile(path) else default_coco_path()
     if not path.exists():
         raise DataMissingError("COCO captioning (coco.pt)", "coco_eecs", path)

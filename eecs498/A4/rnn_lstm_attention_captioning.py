@@ -6,7 +6,6 @@ V vocabulary size. LSTM weights use the layout Wx (D, 4H), Wh (H, 4H), b (4H,) w
 gate blocks in the order input, forget, output, block (i, f, o, g).
 """
 import math
-import os
 
 import torch
 import torch.nn as nn
@@ -25,26 +24,23 @@ class FeatureExtractor(object):
 
     pooling=False: the last convolutional activation map, (N, 1280, 4, 4) for 112x112
     images; pooling=True: its spatial average, (N, 1280).
+
+    Without the ImageNet weights the backbone is the project's stand-in
+    (`dl4cv.standins.mobilenet`, shared with A5): MobileNet v2 trained on CIFAR-10 when that
+    is cached, else a seeded random init with BatchNorm statistics calibrated on CIFAR-10
+    images; one line says which. self.weights_source names it.
     """
 
     def __init__(self, pooling=False, verbose=False, device="cpu", dtype=torch.float32):
-        from torchvision import models, transforms
+        from torchvision import transforms
+
+        from dl4cv.standins.mobilenet import mobilenet_v2_features
         self.preprocess = transforms.Normalize(mean=[0.485, 0.456, 0.406],
                                                std=[0.229, 0.224, 0.225])
         self.device, self.dtype = device, dtype
-        net = models.mobilenet_v2(weights=None)
-        weights = _mobilenet_weights_path()
-        self.pretrained = weights is not None
-        if weights is not None:
-            net.load_state_dict(torch.load(weights, map_location="cpu"))
-        else:
-            if not _NOTICE["shown"]:
-                print("FeatureExtractor: no ImageNet MobileNet v2 weights in the torch hub "
-                      "cache (`./get_datasets.sh mobilenet_v2`); using a seeded random-init "
-                      "backbone (BatchNorm statistics calibrated on CIFAR-10 images).")
-                _NOTICE["shown"] = True
-            net.load_state_dict(_random_backbone_state())
-        layers = list(net.children())[:-1]      # drop the classifier
+        features, self.weights_source, _ = mobilenet_v2_features("cached", once=True)
+        self.pretrained = self.weights_source == "imagenet"
+        layers = [features]                     # MobileNet v2 without its classifier
         if pooling:
             layers.append(nn.AdaptiveAvgPool2d(1))
         self.mobilenet = nn.Sequential(*layers).to(device=device, dtype=dtype).eval()
@@ -73,63 +69,6 @@ class FeatureExtractor(object):
         if verbose:
             print("Output feature shape: ", feat.shape)
         return feat
-
-
-_NOTICE = {"shown": False}
-
-
-def _random_backbone_state():
-    """A seeded random-init MobileNet v2 whose BatchNorm running statistics are measured on
-    64 CIFAR-10 images upsampled to 112x112 (random noise when CIFAR-10 is missing).
-
-    With the default statistics (mean 0, variance 1) a random deep network's activations
-    vanish layer after layer and every image gets the same features; calibrated statistics
-    keep each layer normalized so the features still tell images apart. Cached in
-    data/cache (a pure function of the seed and the images).
-    """
-    from torchvision import models
-    from dl4cv.paths import cache_dir
-    path = cache_dir() / "mobilenet_v2_random_bn_calibrated_v1.pt"
-    if path.exists():
-        return torch.load(path, map_location="cpu")
-    rng_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(0)
-        net = models.mobilenet_v2(weights=None)
-        try:
-            from dl4cv.data import load_cifar10
-            images = torch.from_numpy(load_cifar10(verbose=False)[0][:64]).permute(0, 3, 1, 2)
-            images = images.float().div(255.0)
-        except Exception:   # no CIFAR-10 on disk: smooth random images
-            images = torch.rand(64, 3, 8, 8)
-        images = nn.functional.interpolate(images, size=(112, 112), mode="bilinear",
-                                           align_corners=False)
-        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-        images = (images - mean) / std
-        for layer in net.modules():
-            if isinstance(layer, nn.BatchNorm2d):
-                layer.reset_running_stats()
-                layer.momentum = None          # cumulative average over the batches
-        net.train()
-        with torch.no_grad():
-            for chunk in images.split(32):
-                net.features(chunk)
-        state = net.state_dict()
-    finally:
-        torch.random.set_rng_state(rng_state)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return state
-
-
-def _mobilenet_weights_path():
-    from pathlib import Path
-    hub = Path(os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"))
-    found = sorted((hub / "hub" / "checkpoints").glob("mobilenet_v2-*.pth"))
-    return found[0] if found else None
 
 
 def _check_step_shapes(x, prev_h, Wx, Wh, b, gates):

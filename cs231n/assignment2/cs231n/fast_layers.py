@@ -6,26 +6,73 @@
 - max_pool_forward_fast / max_pool_backward_fast: a reshape for square, non-overlapping
   pools that tile the input, im2col otherwise.
 
+Only the first pair needs the compiled `im2col_cython` extension (built by `pip install -e .`);
+everything else is numpy, so the module imports without a C compiler.
+
 All forward functions return (out, cache) and all backward functions take (dout, cache),
 with the same shapes as the naive layers in layers.py.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-try:
-    from .im2col_cython import col2im_6d_cython, col2im_cython, im2col_cython
-except ImportError:  # not built yet: try to compile it on the fly, once
-    try:
-        import pyximport
-
-        pyximport.install(setup_args={"include_dirs": np.get_include()}, language_level=3)
-        from .im2col_cython import col2im_6d_cython, col2im_cython, im2col_cython
-    except Exception as exc:  # no Cython or no C compiler
-        raise ImportError("the im2col_cython extension is not built: run `pip install -e .` "
-                          f"at the repository root (needs a C compiler) [{exc}]") from None
+try:  # optional: only the two *_im2col conv functions use it (see _cython_im2col)
+    from .im2col_cython import col2im_cython, im2col_cython
+except ImportError:
+    col2im_cython = im2col_cython = None
 
 from .im2col import col2im_indices, im2col_indices  # noqa: F401  (numpy reference versions)
 from .layers import _conv_out_size, _pool_out_size
+
+
+def _cython_im2col():
+    """-> (im2col_cython, col2im_cython); compiles the .pyx on the fly (pyximport) if it was
+    not built, and raises one line naming the fix when that is impossible (no C compiler)."""
+    global im2col_cython, col2im_cython
+    if im2col_cython is None:
+        try:
+            import pyximport
+
+            importers = pyximport.install(setup_args={"include_dirs": np.get_include()},
+                                          language_level=3)
+            try:
+                from .im2col_cython import col2im_cython, im2col_cython
+            finally:  # no lasting import hook in the caller's process
+                pyximport.uninstall(*importers)
+        except Exception:  # no Cython, no C compiler, or the import is blocked
+            raise ImportError("conv_forward_im2col/conv_backward_im2col need the compiled "
+                              "im2col_cython extension: run `pip install -e .` at the repository "
+                              "root (needs a C compiler), or use conv_forward_fast") from None
+    return im2col_cython, col2im_cython
+
+
+def _inside(k, pad, stride, size, n_out):
+    """Output positions o in [o0, o1) whose input o*stride + k - pad lies in [0, size), and the
+    first such input index: a filter offset k near the border only meets the padding for
+    some positions, which are skipped rather than summed into a padded copy."""
+    o0 = max(0, -((k - pad) // stride))  # ceil((pad - k) / stride)
+    o1 = min(n_out, (size - 1 + pad - k) // stride + 1)
+    return o0, o1, o0 * stride + k - pad
+
+
+def _col2im_6d(cols, N, C, H, W, HH, WW, pad, stride):
+    """Adjoint of the as_strided im2col: cols: (C, HH, WW, N, Ho, Wo) -> dx: (N, C, H, W).
+
+    One strided slice-add per filter position (HH * WW numpy calls, each over all of N, C, Ho,
+    Wo), straight into dx: about as fast as the compiled loop. Overlapping windows (stride <
+    filter) sum correctly because the positions are added one after another.
+    """
+    Ho, Wo = cols.shape[4], cols.shape[5]
+    dx = np.zeros((N, C, H, W), dtype=cols.dtype)
+    for i in range(HH):
+        y0, y1, r = _inside(i, pad, stride, H, Ho)
+        for j in range(WW):
+            x0, x1, c = _inside(j, pad, stride, W, Wo)
+            if y1 <= y0 or x1 <= x0:
+                continue  # this filter offset only ever sees padding
+            ys = slice(r, r + (y1 - y0 - 1) * stride + 1, stride)
+            xs = slice(c, c + (x1 - x0 - 1) * stride + 1, stride)
+            dx[:, :, ys, xs] += cols[:, i, j, :, y0:y1, x0:x1].transpose(1, 0, 2, 3)
+    return dx
 
 
 def _conv_checks(x, w, b, conv_param):
@@ -45,7 +92,8 @@ def conv_forward_im2col(x, w, b, conv_param):
     stride, pad, Ho, Wo = _conv_checks(x, w, b, conv_param)
     N = x.shape[0]
     F, C, HH, WW = w.shape
-    x_cols = im2col_cython(np.ascontiguousarray(x), HH, WW, pad, stride)
+    to_cols, _ = _cython_im2col()
+    x_cols = to_cols(np.ascontiguousarray(x), HH, WW, pad, stride)
     res = w.reshape(F, -1) @ x_cols + b.reshape(-1, 1)  # (F, Ho*Wo*N)
     out = res.reshape(F, Ho, Wo, N).transpose(3, 0, 1, 2)
     return np.ascontiguousarray(out), (x, w, b, conv_param, x_cols)
@@ -63,7 +111,8 @@ def conv_backward_im2col(dout, cache):
     # twice as fast when the long (N*Ho*Wo) dimension is the rows of a contiguous operand
     dw = (x_cols @ dout_r.T).T.reshape(w.shape)
     dx_cols = w.reshape(F, -1).T @ dout_r
-    dx = col2im_cython(dx_cols, N, C, H, W, HH, WW, pad, stride)
+    _, from_cols = _cython_im2col()
+    dx = from_cols(dx_cols, N, C, H, W, HH, WW, pad, stride)
     return dx, dw, db
 
 
@@ -103,7 +152,7 @@ def conv_backward_strides(dout, cache):
     # twice as fast when the long (N*Ho*Wo) dimension is the rows of a contiguous operand
     dw = (x_cols @ dout_r.T).T.reshape(w.shape)
     dx_cols = (w.reshape(F, -1).T @ dout_r).reshape(C, HH, WW, N, Ho, Wo)
-    dx = col2im_6d_cython(dx_cols, N, C, H, W, HH, WW, pad, stride)
+    dx = _col2im_6d(dx_cols, N, C, H, W, HH, WW, pad, stride)
     return dx, dw, db
 
 
@@ -187,7 +236,7 @@ def max_pool_forward_im2col(x, pool_param):
     N, C, H, W = x.shape
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     x_split = np.ascontiguousarray(x).reshape(N * C, 1, H, W)
-    x_cols = im2col_cython(x_split, ph, pw, 0, s)  # (ph*pw, Ho*Wo*N*C)
+    x_cols = im2col_indices(x_split, ph, pw, 0, s)  # (ph*pw, Ho*Wo*N*C), numpy
     k = x_cols.argmax(axis=0)
     out = x_cols[k, np.arange(x_cols.shape[1])].reshape(Ho, Wo, N, C).transpose(2, 3, 0, 1)
     return np.ascontiguousarray(out), (x, x_cols, k, pool_param)
@@ -200,5 +249,9 @@ def max_pool_backward_im2col(dout, cache):
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     dx_cols = np.zeros_like(x_cols, dtype=dout.dtype)
     dx_cols[k, np.arange(dx_cols.shape[1])] = dout.transpose(2, 3, 0, 1).ravel()
-    dx = col2im_cython(dx_cols, N * C, 1, H, W, ph, pw, 0, s)
+    # columns are ordered (Ho, Wo, N*C): view them as the (1, ph, pw, N*C, Ho, Wo) layout of
+    # _col2im_6d, whose slice-adds are much faster than col2im_indices' np.add.at
+    Ho, Wo = dout.shape[2:]
+    cols6 = dx_cols.reshape(1, ph, pw, Ho, Wo, N * C).transpose(0, 1, 2, 5, 3, 4)
+    dx = _col2im_6d(cols6, N * C, 1, H, W, ph, pw, 0, s)
     return dx.reshape(x.shape)

@@ -50,6 +50,27 @@ def affine_norm_relu_backward(dout, cache):
     return dx, dw, db, dgamma, dbeta
 
 
+# The course's names for the two normalizations (its assignment 3 layer_utils has them).
+def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
+    """affine - batchnorm - relu. x: (N, D), w: (D, M). Returns out (N, M), cache."""
+    return affine_norm_relu_forward(x, w, b, gamma, beta, bn_param, "batchnorm")
+
+
+def affine_bn_relu_backward(dout, cache):
+    """Backward pass of affine_bn_relu_forward. Returns dx, dw, db, dgamma, dbeta."""
+    return affine_norm_relu_backward(dout, cache)
+
+
+def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
+    """affine - layernorm - relu. x: (N, D), w: (D, M). Returns out (N, M), cache."""
+    return affine_norm_relu_forward(x, w, b, gamma, beta, ln_param, "layernorm")
+
+
+def affine_ln_relu_backward(dout, cache):
+    """Backward pass of affine_ln_relu_forward. Returns dx, dw, db, dgamma, dbeta."""
+    return affine_norm_relu_backward(dout, cache)
+
+
 def conv_relu_forward(x, w, b, conv_param):
     """Convolution followed by a ReLU. Returns out, cache."""
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)

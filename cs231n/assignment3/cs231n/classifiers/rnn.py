@@ -1,6 +1,8 @@
 """An image-captioning network: image features -> initial hidden state -> RNN/LSTM -> words."""
 import numpy as np
 
+from ..layers import *  # noqa: F401,F403  (the course's imports: the given layers ...)
+from ..rnn_layers import *  # noqa: F401,F403  (... and the recurrent ones)
 from ..rnn_layers import (affine_backward, affine_forward, lstm_backward, lstm_forward,
                           rnn_backward, rnn_forward, temporal_affine_backward,
                           temporal_affine_forward, temporal_softmax_loss,
