@@ -63,6 +63,8 @@ ASSIGNMENTS = (
                                       "NetworkVisualization-PyTorch.ipynb",
                                       "StyleTransfer-PyTorch.ipynb",
                                       "Generative_Adversarial_Networks_PyTorch.ipynb")),
+    Assignment("eecs498/A1", ("pytorch101.ipynb", "knn.ipynb")),
+    Assignment("eecs498/A2", ("linear_classifier.ipynb", "two_layer_net.ipynb")),
     Assignment("eecs498/A4", ("pytorch_autograd_and_nn.ipynb",
                               "rnn_lstm_attention_captioning.ipynb",
                               "network_visualization.ipynb", "style_transfer.ipynb")),

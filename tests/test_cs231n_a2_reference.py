@@ -109,7 +109,8 @@ def check_two_layer_net_loss(fc):
 
 def check_two_layer_net_init(fc):
     np.random.seed(0)
-    D, H, C, ws = 300, 200, 10, 3e-2
+    # W1 has 614,400 entries: 5 standard errors of its std are 0.45%, so a scale off by 1% shows
+    D, H, C, ws = 3072, 200, 10, 3e-2
     model = fc.TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=ws, reg=0.25)
     p = model.params
     assert set(p) == {"W1", "b1", "W2", "b2"}
@@ -406,6 +407,11 @@ def check_convnet_init(cnn):
     model = cnn.ThreeLayerConvNet()
     assert all(v.dtype == np.float32 for v in model.params.values())  # the default dtype
     assert model.params["W1"].shape == (32, 3, 7, 7) and model.params["W2"].shape == (32 * 16 * 16, 100)
+    # the default W2 has 819,200 entries: its std pins the default weight_scale (1e-3) to 0.4%
+    # (float32 draws repeat among 819,200 values, so only the std and mean are checked)
+    W2 = model.params["W2"].astype(np.float64)
+    assert abs(W2.std() / 1e-3 - 1) < 5 / np.sqrt(2 * W2.size), W2.std()
+    assert abs(W2.mean()) < 5 * 1e-3 / np.sqrt(W2.size), W2.mean()
 
 
 @pytest.mark.reference("cs231n/assignment2", "cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss")

@@ -50,9 +50,12 @@ def test_initialize_part2_shapes_init_and_grads(pnn):
     shapes = [(32, 3, 5, 5), (32,), (16, 32, 3, 3), (16,), (10, 16 * 32 * 32), (10,)]
     assert [tuple(p.shape) for p in params] == shapes
     assert all(p.requires_grad and p.dtype == torch.float64 for p in params)
-    for w in params[0::2]:  # Kaiming normal: std = sqrt(2 / fan_in)
+    # Kaiming normal: std = sqrt(2 / fan_in). Within 4 standard errors of the sample std
+    # (0.7% for fc_w's 163,840 entries, 5.8% for conv_w1's 2,400).
+    for w in params[0::2]:
         fan_in = w[0].numel()
-        assert abs(w.std().item() / math.sqrt(2 / fan_in) - 1) < 0.15
+        tol = 4 / math.sqrt(2 * w.numel())
+        assert abs(w.std().item() / math.sqrt(2 / fan_in) - 1) < tol, (tuple(w.shape), w.std())
     assert all((b == 0).all() for b in params[1::2])
     scores = pnn.three_layer_convnet(torch.randn(2, 3, 32, 32, dtype=torch.float64), params)
     scores.sum().backward()

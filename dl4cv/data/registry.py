@@ -97,6 +97,8 @@ GROUPS = {
     "cs231n-a2": ("cifar10", "course_files"),
     "cs231n-a3": ("coco", "imagenet_val", "squeezenet", "styles", "mnist", "cifar10",
                   "course_files"),
+    "eecs498-a1": ("cifar10",),
+    "eecs498-a2": ("cifar10",),
     "eecs498-a4": ("cifar10", "coco_eecs", "imagenet_val", "squeezenet", "mobilenet_v2", "styles"),
     "eecs498-a5": ("voc2007", "mobilenet_v2", "cifar10"),
     "eecs498-a6": ("mnist",),
