@@ -1,15 +1,15 @@
 """The course's own checks of EECS 498-007 FA2020 A2 `two_layer_net.ipynb`, replayed on our
 modules: its toy data (a2_helpers.get_toy_data), its hard-coded expected scores and loss, its
-gradient check and its toy training run, with its thresholds. `rel_error` and
-`compute_numeric_gradient` are written out here (the course's definitions), so that these
-checks do not depend on our copies of them.
+gradient check and its toy training run, with its thresholds, measured with the course's
+`eecs598.grad.rel_error` and `compute_numeric_gradient` (given code, tested in
+tests/test_eecs598_api.py).
 """
-import random
-
 import pytest
 import torch
 
 from dl4cv_tools.testing import course_module
+from eecs598 import reset_seed
+from eecs598.grad import compute_numeric_gradient, rel_error
 
 A2 = "eecs498/A2"
 
@@ -20,32 +20,6 @@ CORRECT_SCORES = torch.tensor([
     [-4.7257e-07, 9.0935e-07, 4.0368e-07],
     [-1.8395e-07, 7.9303e-08, 6.0360e-07]], dtype=torch.float32)
 CORRECT_LOSS = 1.0986121892929077
-
-
-def rel_error(x, y, eps=1e-10):
-    """max|x - y| / (max|x| + max|y| + eps), the course's definition."""
-    return ((x - y).abs().max() / (x.abs().max() + y.abs().max() + eps)).item()
-
-
-def numeric_gradient(f, x, h=1e-7):
-    """Centered differences of the scalar f() with respect to every entry of x (in place)."""
-    grad = torch.zeros_like(x)
-    flat_x, flat_grad = x.view(-1), grad.view(-1)
-    for i in range(flat_x.numel()):
-        old = flat_x[i].item()
-        flat_x[i] = old + h
-        pos = f(x).item()
-        flat_x[i] = old - h
-        neg = f(x).item()
-        flat_x[i] = old
-        flat_grad[i] = (pos - neg) / (2 * h)
-    return grad
-
-
-def reset_seed(number):
-    """The course's eecs598.reset_seed."""
-    random.seed(number)
-    torch.manual_seed(number)
 
 
 @pytest.fixture
@@ -103,7 +77,7 @@ def test_course_gradient_check(tln, helpers):
     assert set(grads) == {'W1', 'b1', 'W2', 'b2'}
     for name, grad in grads.items():
         f = lambda w: tln.nn_forward_backward(params, toy_X, toy_y, reg=reg)[0]  # noqa: E731
-        error = rel_error(grad, numeric_gradient(f, params[name]))
+        error = rel_error(grad, compute_numeric_gradient(f, params[name]))
         assert error < 1e-4, f"{name}: {error}"
 
 
