@@ -5,24 +5,18 @@ generative_adversarial_networks) have them; `rel_error` is the course's
 (`eecs598.grad.rel_error`: max|x - y| / max(|x| + |y|), eps-guarded), written out here so that
 these checks do not depend on our copy of it.
 """
-import random
 
 import pytest
 import torch
 
 from dl4cv_tools.testing import course_module
+from eecs598 import reset_seed
 
 
 def rel_error(x, y, eps=1e-10):
     top = (x - y).abs().max().item()
     bot = (x.abs() + y.abs()).clamp(min=eps).max().item()
     return top / bot
-
-
-def reset_seed(number):
-    """The course's eecs598.utils.reset_seed."""
-    random.seed(number)
-    torch.manual_seed(number)
 
 
 @pytest.fixture
