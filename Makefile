@@ -4,6 +4,7 @@
 #   make run NB=cs231n/assignment1/knn.ipynb    one notebook (or a folder)
 #   make bench | make release | make grade SUBMISSION=path/to/assignment_folder_or_zip
 #   make mutants [A=eecs498/A6]   the full mutant sweep -> tests/grading/mutants.log (commit it)
+#   make publish [NB=...]  full-mode run written back into the notebooks (outputs + stamp)
 #   make examples | make results | make verification   regenerate README pictures, RESULTS.md, the verification table
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -17,9 +18,9 @@ FULL ?=
 NB ?=
 MODE := $(if $(filter 1 yes true,$(FULL)),--full,--smoke)
 REQUIRED_DATA := cifar10 mnist styles course_files
-OPTIONAL_DATA := coco coco_eecs imagenet_val squeezenet mobilenet_v2 voc2007
+OPTIONAL_DATA := coco coco_eecs imagenet_val squeezenet mobilenet_v2 voc2007 eecs498_a3_pictures
 
-.PHONY: run test notebooks data bench release grade mutants examples results verification clean help
+.PHONY: run test notebooks data bench release grade mutants examples results verification publish clean help
 help:
 	@sed -n '1,7p' Makefile
 
@@ -32,7 +33,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml setup.py
 
 data: $(VENV)/.installed
 	./get_datasets.sh $(if $(MIRROR),--fallback-mirror $(MIRROR)) $(REQUIRED_DATA)
-	@./get_datasets.sh $(OPTIONAL_DATA) 2>/dev/null || echo "note: COCO, ImageNet val, pretrained weights or VOC 2007 could not be fetched here; the notebooks use the project's stand-ins and say so"
+	@./get_datasets.sh $(OPTIONAL_DATA) 2>/dev/null || echo "note: COCO, ImageNet val, pretrained weights, VOC 2007 or the EECS A3 pictures could not be fetched here; the notebooks use the project's stand-ins and say so"
 
 notebooks: $(VENV)/.installed
 	$(PY) -m dl4cv_tools.runner $(MODE) --jobs $(JOBS) $(NB)
@@ -68,6 +69,11 @@ A ?= ALL
 mutants: data
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(PY) -m dl4cv_tools.grader --mutants $(A) --log tests/grading/mutants.log
+
+# Full-mode run of the notebooks (GPU when present), written back over the sources with their
+# outputs and a stamp (metadata["dl4cv"]); tests/test_published_notebooks.py keeps them fresh.
+publish: data
+	$(PY) -m dl4cv_tools.publish --jobs $(JOBS) $(NB)
 
 clean:
 	rm -rf build

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch and verify the data sets the assignments use.
 #   ./get_datasets.sh                      # everything, from the official URLs
-#   ./get_datasets.sh cifar10 mnist        # some data sets (or groups: cs231n-a1 ... cs231n-a3, eecs498-a1, eecs498-a2, eecs498-a4 ... eecs498-a6)
+#   ./get_datasets.sh cifar10 mnist        # some data sets (or groups: cs231n-a1 ... cs231n-a3, eecs498-a1 ... eecs498-a6)
 #   ./get_datasets.sh --mirror ../shared/data cifar10   # from a local or HTTP mirror
 #   ./get_datasets.sh --list
 set -euo pipefail

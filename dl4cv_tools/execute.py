@@ -53,15 +53,16 @@ class Execution:
     cell: int = None            # index of the cell that raised, if one did
     seconds: float = 0.0
     over_budget: bool = False   # stopped by `budget` (not by a cell's own timeout)
+    probe: str = None           # what the `probe` code printed after the last cell (if it ran)
 
 
 class NotebookRun:
     """One execution of one notebook (an nbformat node, executed in place)."""
 
     def __init__(self, nb, cwd, cell_timeout=None, budget=None, allow_errors=False,
-                 interrupt_on_timeout=False, on_cell_start=None):
+                 interrupt_on_timeout=False, on_cell_start=None, probe=None):
         from nbclient import NotebookClient
-        self.nb, self.cell_timeout, self.budget = nb, cell_timeout, budget
+        self.nb, self.cell_timeout, self.budget, self.probe = nb, cell_timeout, budget, probe
         self.client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
                                      allow_errors=allow_errors,
                                      interrupt_on_timeout=interrupt_on_timeout,
@@ -97,6 +98,8 @@ class NotebookRun:
                     client.execute_cell(cell, index,
                                         execution_count=client.code_cells_executed + 1)
                     running = None
+                if self.probe:
+                    result.probe = self._run_probe()
                 client.set_widgets_metadata()
         except Exception as e:  # noqa: BLE001 - every failure is reported, none escapes
             result.status, result.error = "failed", e
@@ -107,6 +110,20 @@ class NotebookRun:
             result.status, result.error = "failed", e
         result.seconds = time.perf_counter() - start
         return result
+
+    def _run_probe(self):
+        """Run `probe` in the kernel after the last cell, as a cell that is then taken out
+        again (the notebook keeps only its own cells); -> its stdout."""
+        import nbformat
+        cell = nbformat.v4.new_code_cell(self.probe)
+        self.nb.cells.append(cell)
+        try:
+            self.client.timeout = 60
+            self.client.execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
+        finally:
+            self.nb.cells.pop()
+        return "".join(o.get("text", "") for o in cell.outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
     def _language_info(self):
         """As nbclient's own execute(): the kernel's language_info into the notebook."""

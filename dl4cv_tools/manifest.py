@@ -65,6 +65,7 @@ ASSIGNMENTS = (
                                       "Generative_Adversarial_Networks_PyTorch.ipynb")),
     Assignment("eecs498/A1", ("pytorch101.ipynb", "knn.ipynb")),
     Assignment("eecs498/A2", ("linear_classifier.ipynb", "two_layer_net.ipynb")),
+    Assignment("eecs498/A3", ("fully_connected_networks.ipynb", "convolutional_networks.ipynb")),
     Assignment("eecs498/A4", ("pytorch_autograd_and_nn.ipynb",
                               "rnn_lstm_attention_captioning.ipynb",
                               "network_visualization.ipynb", "style_transfer.ipynb")),

@@ -14,7 +14,7 @@ def _on_disk(folder):
 
 def test_the_assignments_in_course_order():
     assert manifest.PATHS == ("cs231n/assignment1", "cs231n/assignment2", "cs231n/assignment3",
-                              "eecs498/A1", "eecs498/A2", "eecs498/A4", "eecs498/A5", "eecs498/A6")
+                              "eecs498/A1", "eecs498/A2", "eecs498/A3", "eecs498/A4", "eecs498/A5", "eecs498/A6")
 
 
 def test_every_notebook_on_disk_is_listed_and_every_listed_one_exists():
@@ -46,6 +46,6 @@ def test_rubrics_and_zip_names():
 def test_selection():
     assert manifest.get("eecs498/A5/").path == "eecs498/A5"
     assert [a.path for a in manifest.assignments(course="eecs498")] == [
-        "eecs498/A1", "eecs498/A2", "eecs498/A4", "eecs498/A5", "eecs498/A6"]
+        "eecs498/A1", "eecs498/A2", "eecs498/A3", "eecs498/A4", "eecs498/A5", "eecs498/A6"]
     a6 = manifest.get("eecs498/A6")
     assert manifest.notebooks(assignment="eecs498/A6") == list(a6.notebook_paths)

@@ -142,3 +142,20 @@ def test_released_notebooks_set_up_colab_from_the_students_copy(built):
             # never the solutions repository; the student's own folder on Drive instead
             assert '"clone"' not in src and "drive.mount" in src, nb_path
             assert f'os.chdir(os.path.join(root, "{a}"))' in src, nb_path
+
+
+def test_released_notebooks_carry_no_published_output(built):
+    """The repository's notebooks are published with a full run's outputs; the student's copy
+    has none of them: no output, no execution count, no publishing stamp."""
+    import json
+    published = 0
+    for a in ASSIGNMENTS:
+        for nb_path in sorted((built.out / a).glob("*.ipynb")):
+            source = json.loads((REPO_ROOT / a / nb_path.name).read_text())
+            published += any(c.get("outputs") for c in source["cells"])
+            nb = json.loads(nb_path.read_text())
+            assert "dl4cv" not in nb["metadata"], nb_path
+            for cell in nb["cells"]:
+                if cell["cell_type"] == "code":
+                    assert cell["outputs"] == [] and cell["execution_count"] is None, nb_path
+    assert published, "no repository notebook has outputs: the test would prove nothing"

@@ -1,40 +1,60 @@
-"""RESULTS.md is generated, not typed: it must equal what dl4cv_tools.results renders from the
-committed snapshot (examples/results.json) of a `make run` / `make bench`."""
+"""RESULTS.md is generated, not typed: its notebook rows are read from the published notebooks
+(stamp + printed `[dl4cv]` records), so the table and the notebooks cannot disagree."""
 import json
 
+import nbformat
+
 from dl4cv_tools import results
+from dl4cv_tools.stamp import stamp_notebook
 
 
-def test_results_file_matches_the_snapshot():
+def test_results_file_and_snapshot_match_the_published_notebooks():
     snapshot = json.loads(results.SNAPSHOT.read_text())
     assert snapshot["notebooks"], "the snapshot lists no notebook"
+    assert snapshot["notebooks"] == results.notebook_rows(previous=snapshot["notebooks"]), \
+        "examples/results.json differs from the published notebooks: run `make results`"
     assert results.RESULTS.read_text() == results.document(snapshot), \
-        "RESULTS.md is stale: run `python -m dl4cv_tools.results --update`"
+        "RESULTS.md is stale: run `make results`"
 
 
-def test_render_reports_every_figure_with_its_data_and_command():
-    snap = {"notebooks": [{"notebook": "cs231n/assignment1/knn.ipynb", "status": "ok", "mode": "full",
-                           "device": "cuda", "data": ["CIFAR-10 full: 50,000 train / 10,000 test images"],
-                           "headline": {"best k": "10", "test accuracy": "0.282"}}],
-            "bench": [{"name": "nms", "ratio": 0.5, "min_ratio": 0.3, "pass": True, "items_per_s": None}],
+def test_a_row_is_read_from_the_notebook_stamp_and_its_records(tmp_path, monkeypatch):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.execution_count = 1
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+        "[dl4cv:data] CIFAR-10 subset: 5,170 train / 1,017 test images\n"
+        "[dl4cv] test accuracy = 0.282\nsome other line\n"))]
+    nb.cells = [cell]
+    stamp_notebook(nb, mode="full", device="cuda", data=["CIFAR-10 full"], commit="0123456789abcdef",
+                   runtime_s=61.4, modules={})
+    (tmp_path / "a").mkdir()
+    nbformat.write(nb, str(tmp_path / "a" / "x.ipynb"))
+    (tmp_path / "a" / "unpublished.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path)
+    earlier = [{"notebook": "a/unpublished.ipynb", "status": "ok", "mode": "full", "device": "cpu",
+                "data": [], "headline": {"accuracy": "0.7"}, "runtime_s": 9.0}]
+    rows = results.notebook_rows(["a/x.ipynb", "a/unpublished.ipynb"], previous=earlier)
+    assert rows[1] == dict(earlier[0], published=False), "an unpublished notebook keeps its figures"
+    assert "not yet published" in results.render({"notebooks": rows[1:], "bench": []})
+    rows = rows[:1]
+    assert rows == [{"notebook": "a/x.ipynb", "status": "ok", "mode": "full", "device": "cuda",
+                     "data": ["CIFAR-10 full"], "headline": {"test accuracy": "0.282"},
+                     "runtime_s": 61.4, "commit": "0123456789ab"}]
+    table = results.render({"notebooks": rows, "bench": []})
+    assert "| `a/x.ipynb` | test accuracy = 0.282 | CIFAR-10 full | full, cuda, 61 s, `0123456789ab` |" \
+        " `make publish NB=a/x.ipynb` |" in table
+
+
+def test_render_reports_the_benchmarks_with_their_required_ratio():
+    snap = {"notebooks": [], "bench": [{"name": "nms", "ratio": 0.5, "min_ratio": 0.3, "pass": True,
+                                        "items_per_s": None}],
             "bench_meta": {"machine": "x86_64, 2 CPUs", "torch": "2.14.1"}}
-    table = results.render(snap)
-    rows = [l for l in table.splitlines() if l.startswith("| `cs231n")]
-    assert len(rows) == 1 and "best k = 10; test accuracy = 0.282" in rows[0]
-    assert "FULL=1" in rows[0] and "CIFAR-10 full" in rows[0] and "full, cuda" in rows[0]
-    assert "| nms | 0.50x | >= 0.3x |" in table
+    assert "| nms | 0.50x | >= 0.3x |" in results.render(snap)
 
 
-def _row(notebook, mode, figure):
-    return {"notebook": notebook, "status": "ok", "mode": mode, "device": "cpu", "data": [],
-            "headline": {"figure": figure}, "runtime_s": 1.0}
-
-
-def test_a_partial_run_replaces_only_its_own_rows(tmp_path):
-    base = {"notebooks": [_row("b/x.ipynb", "smoke", "1"), _row("a/y.ipynb", "smoke", "2")],
-            "bench": [{"name": "old case", "ratio": 1.0}], "bench_meta": {"machine": "old"}}
-    (tmp_path / "report.json").write_text(json.dumps({"notebooks": [_row("b/x.ipynb", "full", "3")]}))
-    merged = results.merge(base, results.snapshot_from_build(tmp_path))
-    assert [(e["notebook"], e["mode"], e["headline"]["figure"]) for e in merged["notebooks"]] == [
-        ("a/y.ipynb", "smoke", "2"), ("b/x.ipynb", "full", "3")]
-    assert merged["bench"] == base["bench"], "a run without bench.json keeps the benchmark table"
+def test_benchmark_rows_come_from_the_last_bench_run(tmp_path):
+    assert results.bench_from_build(tmp_path) == {}, "a folder without bench.json changes nothing"
+    (tmp_path / "bench.json").write_text(json.dumps({
+        "results": [{"name": "conv", "ratio": 1.1, "min_ratio": 0.5, "pass": True, "items_per_s": 9.0}],
+        "meta": {"machine": "m"}}))
+    assert results.bench_from_build(tmp_path)["bench"][0]["ratio"] == 1.1

@@ -81,6 +81,10 @@ def check_structure(path: Path):
         if path.suffix == ".npz":
             with zipfile.ZipFile(path) as z:
                 return None if z.testzip() is None else "corrupt npz"
+        if path.suffix in (".jpg", ".jpeg"):
+            # A JPEG starts with the SOI marker; an HTML error page served in its place does not.
+            with open(path, "rb") as f:
+                return None if f.read(2) == b"\xff\xd8" else "not a JPEG file"
         return None if path.stat().st_size > 0 else "empty file"
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         return f"unreadable archive ({e})"

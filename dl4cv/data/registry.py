@@ -84,6 +84,10 @@ DATASETS = {d.name: d for d in (
         Item("mobilenet_v2-b0353104.pth", "@hub/mobilenet_v2-b0353104.pth",
              ("https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",),
              "sha256-prefix:b0353104"),)),
+    Dataset("eecs498_a3_pictures", "Kitten and puppy pictures of the EECS 498 A3 convolution aside",
+            tuple(Item(n, f"eecs498_a3_pictures/{n}",
+                       (f"https://web.eecs.umich.edu/~justincj/teaching/eecs498/assets/a3/{n}",),
+                       None) for n in ("kitten.jpg", "puppy.jpg"))),
     Dataset("voc2007", "PASCAL VOC 2007 trainval (EECS A5)", (
         Item("VOCtrainval_06-Nov-2007.tar", "downloads/VOCtrainval_06-Nov-2007.tar",
              ("http://host.robots.ox.ac.uk/pascal/VOC/voc2007/VOCtrainval_06-Nov-2007.tar",),
@@ -99,6 +103,7 @@ GROUPS = {
                   "course_files"),
     "eecs498-a1": ("cifar10",),
     "eecs498-a2": ("cifar10",),
+    "eecs498-a3": ("cifar10", "eecs498_a3_pictures"),
     "eecs498-a4": ("cifar10", "coco_eecs", "imagenet_val", "squeezenet", "mobilenet_v2", "styles"),
     "eecs498-a5": ("voc2007", "mobilenet_v2", "cifar10"),
     "eecs498-a6": ("mnist",),

@@ -7,6 +7,7 @@
 - `mobilenet`: the ONE MobileNet v2 backbone stand-in of EECS A4 and A5;
 - `mnist_scorer`: the MNIST classifier that scores generated digits (CS231n A3, EECS A6);
 - `cpu_detection`: the CPU-budget training pieces of EECS A5 (cached backbone features, ...);
+- `course_pictures`: the kitten and puppy of EECS A3's convolution notebook (drawn when offline);
 - `cache`: the one "train once, cache, reuse while the training data is unchanged" rule.
 
     from dl4cv.standins import synthetic_coco, load_scorer, format_scores
@@ -22,9 +23,10 @@ _EXPORTS = {
     "mobilenet_v2_features": "dl4cv.standins.mobilenet",
     "ensure_backbone_weights": "dl4cv.standins.mobilenet",
     "cached_model": "dl4cv.standins.cache", "data_fingerprint": "dl4cv.standins.cache",
+    "load_a3_pictures": "dl4cv.standins.course_pictures",
 }
 _MODULES = ("synthetic_coco", "synthetic_voc", "cifar_cnn", "mobilenet", "mnist_scorer",
-            "cpu_detection", "cache")
+            "cpu_detection", "course_pictures", "cache")
 __all__ = list(_EXPORTS) + list(_MODULES)
 
 

@@ -16,7 +16,7 @@ from dl4cv_tools.release.stubs import stub_file
 
 README = """# dl4cv: student release
 
-The assignments of Stanford CS231n (2020) 1-3 and Michigan EECS 498-007 (Fall 2020) A1, A2, A4-A6.
+The assignments of Stanford CS231n (2020) 1-3 and Michigan EECS 498-007 (Fall 2020) A1-A6.
 
 1. `python -m pip install -e .` (Python >= 3.11), then `./get_datasets.sh <dataset>` as the
    notebooks tell you (a missing dataset names the command to run).

@@ -75,8 +75,9 @@ def stub_notebook(nb, rel, only=None, clear=True):
         if clear:
             for key in ("execution", "collapsed", "scrolled"):
                 cell.get("metadata", {}).pop(key, None)
-    if clear:
+    if clear:   # the published run's widgets and stamp describe outputs no longer there
         nb.metadata.pop("widgets", None)
+        nb.metadata.pop("dl4cv", None)
     return nb
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 import eecs598
+from eecs598.training_vis import plot_acc_curves, plot_stats, show_net_weights, visualize_grid  # noqa: F401 (given, re-exported)
 
 
 def hello_helper():
@@ -125,89 +126,3 @@ def get_toy_data(
         labels = [i % C for i in range(N)]   # the course only defines labels for N = 5, C = 3
     toy_y = torch.tensor(labels[:N], device=device, dtype=torch.int64)
     return toy_X, toy_y, params
-
-
-# ---- pictures ----------------------------------------------------------------------------------
-def plot_stats(stat_dict):
-    """Loss per iteration and train / validation accuracy per epoch, side by side.
-
-    stat_dict: the dict that nn_train returns ('loss_history', 'train_acc_history',
-    'val_acc_history').
-    """
-    plt.subplot(1, 2, 1)
-    plt.plot(stat_dict['loss_history'], 'o')
-    plt.title('Loss history')
-    plt.xlabel('Iteration')
-    plt.ylabel('Loss')
-
-    plt.subplot(1, 2, 2)
-    plt.plot(stat_dict['train_acc_history'], 'o-', label='train')
-    plt.plot(stat_dict['val_acc_history'], 'o-', label='val')
-    plt.title('Classification accuracy history')
-    plt.xlabel('Epoch')
-    plt.ylabel('Classification accuracy')
-    plt.legend()
-
-    plt.gcf().set_size_inches(14, 4)
-    plt.show()
-
-
-def visualize_grid(Xs, ubound=255.0, padding=1):
-    """
-    Tile a batch of images into one picture, each image rescaled to [0, ubound] on its own.
-
-    Inputs:
-    - Xs: (N, H, W, C) images
-    - ubound: the largest value of the output
-    - padding: blank pixels between neighbouring images
-
-    Returns a (G*H + (G-1)*padding, G*W + (G-1)*padding, C) tensor, G = ceil(sqrt(N)), on the
-    device of Xs.
-    """
-    N, H, W, C = Xs.shape
-    grid_size = int(math.ceil(math.sqrt(N)))
-    grid_height = H * grid_size + padding * (grid_size - 1)
-    grid_width = W * grid_size + padding * (grid_size - 1)
-    grid = torch.zeros((grid_height, grid_width, C), device=Xs.device)
-    for k in range(N):
-        row, col = divmod(k, grid_size)
-        y0, x0 = row * (H + padding), col * (W + padding)
-        img = Xs[k]
-        low, high = torch.min(img), torch.max(img)
-        # a constant image (high == low) stays black instead of becoming NaN
-        grid[y0:y0 + H, x0:x0 + W] = ubound * (img - low) / (high - low).clamp(min=1e-12)
-    return grid
-
-
-def show_net_weights(net):
-    """Show each hidden unit's first-layer weights (net.params['W1']: (3072, H)) as a 32x32
-    colour image."""
-    W1 = net.params['W1']
-    W1 = W1.reshape(3, 32, 32, -1).transpose(0, 3)   # (H, 32, 32, 3)
-    plt.imshow(visualize_grid(W1, padding=3).type(torch.uint8).cpu())
-    plt.gca().axis('off')
-    plt.show()
-
-
-def plot_acc_curves(stat_dict):
-    """Train and validation accuracy per epoch of several runs.
-
-    stat_dict: {label: the dict that nn_train returned}; the labels name the curves.
-    """
-    plt.subplot(1, 2, 1)
-    for key, single_stats in stat_dict.items():
-        plt.plot(single_stats['train_acc_history'], label=str(key))
-    plt.title('Train accuracy history')
-    plt.xlabel('Epoch')
-    plt.ylabel('Classification accuracy')
-
-    plt.subplot(1, 2, 2)
-    for key, single_stats in stat_dict.items():
-        plt.plot(single_stats['val_acc_history'], label=str(key))
-    plt.title('Validation accuracy history')
-    plt.xlabel('Epoch')
-    plt.ylabel('Classification accuracy')
-    plt.legend()
-
-    plt.gcf().set_size_inches(14, 5)
-    plt.show()

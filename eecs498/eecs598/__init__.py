@@ -1,4 +1,4 @@
-"""The EECS 498-007 helper package, shared by A1, A2 and A4-A6 (installed once by `pip install -e .`).
+"""The EECS 498-007 helper package, shared by A1-A6 (installed once by `pip install -e .`).
 
 The public names are the course's FA2020 `eecs598` package (A4-A6): `eecs598.data`,
 `eecs598.grad`, `eecs598.submit`, `eecs598.utils`, `eecs598.vis`, `eecs598.Solver`,
