@@ -41,6 +41,13 @@ shared 2-core machine move by tens of percent from run to run.
 """
 
 
+def short_commit(commit: str) -> str:
+    """'0c31ee561a8e...+changes' -> '0c31ee561a8e+changes': short, but still saying when the
+    code that ran had uncommitted changes."""
+    sha, plus, rest = commit.partition("+")
+    return sha[:12] + plus + rest
+
+
 def notebook_rows(notebooks=None, previous=()) -> list:
     """One row per published notebook: its stamp and the headline figures it printed. A
     notebook not (yet) published keeps its row from `previous` (an earlier snapshot's rows),
@@ -58,7 +65,7 @@ def notebook_rows(notebooks=None, previous=()) -> list:
         rows.append({"notebook": rel, "status": "ok", "mode": stamp.get("mode"),
                      "device": stamp.get("device"), "data": stamp.get("data") or printed_data,
                      "headline": headline, "runtime_s": stamp.get("runtime_s"),
-                     "commit": (stamp.get("commit") or "")[:12]})
+                     "commit": short_commit(stamp.get("commit") or "")})
     return rows
 
 

@@ -45,6 +45,11 @@ def test_a_row_is_read_from_the_notebook_stamp_and_its_records(tmp_path, monkeyp
         " `make publish NB=a/x.ipynb` |" in table
 
 
+def test_a_commit_with_uncommitted_changes_says_so_in_short():
+    assert results.short_commit("0c31ee561a8ef8c471cecd827fe77d629b8d230d+changes") == "0c31ee561a8e+changes"
+    assert results.short_commit("0c31ee561a8ef8c471cecd827fe77d629b8d230d") == "0c31ee561a8e"
+
+
 def test_render_reports_the_benchmarks_with_their_required_ratio():
     snap = {"notebooks": [], "bench": [{"name": "nms", "ratio": 0.5, "min_ratio": 0.3, "pass": True,
                                         "items_per_s": None}],
