@@ -1,5 +1,6 @@
-"""Builds the Cython extensions that live inside the course folders (the im2col of assignment 2,
-and of assignment 3 in the student release, which ships a copy of it as given code).
+"""Builds the Cython extensions that live inside the course folders (the im2col and max-pool
+loops of assignment 2, and of assignment 3 in the student release, which ships a copy of them
+as given code).
 
 The course packages (`cs231n/assignmentN/cs231n`) are not installed as Python packages (three
 of them share the name `cs231n`), so each extension is compiled here and copied next to its
@@ -17,6 +18,8 @@ CYTHON_SOURCES = [
     ("im2col_cython", "cs231n/assignment2/cs231n/im2col_cython.pyx"),
     # only in the student release: in the repository assignment 3 loads assignment 2's
     ("im2col_cython", "cs231n/assignment3/cs231n/im2col_cython.pyx"),
+    ("pool_cython", "cs231n/assignment2/cs231n/pool_cython.pyx"),
+    ("pool_cython", "cs231n/assignment3/cs231n/pool_cython.pyx"),  # release only, as above
 ]
 
 
@@ -41,7 +44,7 @@ class BuildExtBesideSource(build_ext):
         target = HERE / Path(ext.sources[0]).parent / built.name
         beside = built.resolve() == target.resolve()
         if not beside and built.exists():
-            # Two assignments' modules share the name im2col_cython, hence one build path:
+            # Two assignments' modules share a name (im2col_cython, ...), hence one build path:
             # without this the second would be skipped as "up to date" and get the first's copy.
             built.unlink()
         super().build_extension(ext)

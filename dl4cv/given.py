@@ -1,11 +1,12 @@
 """Given code that one assignment shares with another, kept in one place.
 
 CS231n 2020 assignment 3 ships assignment 2's layers (`layers.py`, `layer_utils.py`,
-`fast_layers.py`, `im2col.py`, `im2col_cython.pyx`) as given code. In this repository those
-files exist once, in assignment 2: assignment 3's modules of the same name are thin files that
-call `export_into`, which imports assignment 2's package under a private name and copies the
-module's public names into theirs. The student release writes the source file's code in their
-place (see dl4cv_tools.release.given), so students see the course's layout.
+`fast_layers.py`, `im2col.py`, `im2col_cython.pyx`; and our `pool_cython.pyx`, which
+`fast_layers.py` uses) as given code. In this repository those files exist once, in
+assignment 2: assignment 3's modules of the same name are thin files that call `export_into`,
+which imports assignment 2's package under a private name and copies the module's public names
+into theirs. The student release writes the source file's code in their place (see
+dl4cv_tools.release.given), so students see the course's layout.
 
     # cs231n/assignment3/cs231n/layers.py
     from dl4cv.given import export_into
@@ -27,6 +28,7 @@ GIVEN_FROM = {
     "cs231n/assignment3/cs231n/fast_layers.py": "cs231n/assignment2/cs231n/fast_layers.py",
     "cs231n/assignment3/cs231n/im2col.py": "cs231n/assignment2/cs231n/im2col.py",
     "cs231n/assignment3/cs231n/im2col_cython.pyx": "cs231n/assignment2/cs231n/im2col_cython.pyx",
+    "cs231n/assignment3/cs231n/pool_cython.pyx": "cs231n/assignment2/cs231n/pool_cython.pyx",
 }
 
 

@@ -76,6 +76,14 @@ def time_call(fn, repeats=7, warmup=2):
     return statistics.median(_block(fn, inner) for _ in range(repeats))
 
 
+# Seconds to wait before each timed block of a pair. After a call, OpenBLAS's worker threads
+# (numpy) spin for about 0.1 s and OpenMP's (torch) for a while too before they sleep: a block
+# started at once shares the cores with the other library's spinning threads. Measured on the
+# 2-core machine without this wait: torch's small float32 convolution took 69 ms right after
+# ours instead of 4 ms on its own.
+SETTLE_S = 0.2
+
+
 def time_pair(ours, reference, repeats=7, warmup=2):
     """(our median s, reference median s, ratio): blocks of the two alternate, and the ratio
     is the median of the per-round ratios, so a load spike on a shared machine hits both
@@ -86,6 +94,7 @@ def time_pair(ours, reference, repeats=7, warmup=2):
         # alternate which side goes first so neither always runs on a warmer cache
         pair = [(ours, inner_ours, t_ours), (reference, inner_ref, t_ref)]
         for fn, inner, out in (pair if i % 2 == 0 else pair[::-1]):
+            time.sleep(SETTLE_S)
             out.append(_block(fn, inner))
     ratio = statistics.median(r / o for o, r in zip(t_ours, t_ref))
     return statistics.median(t_ours), statistics.median(t_ref), ratio
@@ -104,6 +113,18 @@ def run_case(c: Case, quick=False):
             "items_per_s": (c.items / t_ours) if c.items else None}
 
 
+def numpy_blas():
+    """numpy's BLAS as 'openblas 0.3.31, SkylakeX kernel, 2 threads' (threadpoolctl), or why not."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    import numpy  # noqa: F401  (loads its BLAS, so that threadpoolctl can see it)
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(f"{i['internal_api']} {i.get('version')}, {i.get('architecture')} kernel, "
+                     f"{i['num_threads']} threads" for i in libs) or "none found"
+
+
 def load_files(paths):
     for path in paths:
         spec = importlib.util.spec_from_file_location(f"bench_{Path(path).stem}", path)
@@ -118,8 +139,9 @@ def _fmt_s(s):
 
 
 def to_markdown(results, meta):
-    lines = [f"# Benchmarks", "", f"{meta['machine']}; torch {meta['torch']}, numpy {meta['numpy']}; "
-             f"{meta['threads']} torch threads; `make bench` on {meta['date']}.", "",
+    lines = [f"# Benchmarks", "", f"{meta['machine']}; torch {meta['torch']}, numpy {meta['numpy']} "
+             f"({meta.get('numpy_blas', 'BLAS unknown')}); {meta['threads']} torch threads; "
+             f"`make bench` on {meta['date']}.", "",
              "| case | ours | reference | ratio (ref/ours) | required | result | throughput |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -158,7 +180,8 @@ def main(argv=None):
                             "notes": f"error: {type(e).__name__}: {e}", "items_per_s": None})
     meta = {"machine": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPUs",
             "torch": torch.__version__, "numpy": numpy.__version__,
-            "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+            "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
+            "numpy_blas": numpy_blas()}
     out = Path(args.out) if args.out else build_dir()
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")

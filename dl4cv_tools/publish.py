@@ -35,9 +35,6 @@ DEFAULT_OUT = REPO_ROOT / "build" / "publish"
 # Notebooks not yet published, each with why: tests/test_published_notebooks.py expects them to
 # have no stamp (and fails once one is published, so that it leaves this list).
 NOT_YET_PUBLISHED = {
-    "cs231n/assignment2/PyTorch.ipynb":
-        "its open-ended model trains for about 28 minutes of CPU; it is published with the faster "
-        "recipe of the performance issue (#22)",
     "eecs498/A2/two_layer_net.ipynb":
         "its full mode trains twelve networks for 3,000 steps of 1,000 images and a 16-point "
         "search, over an hour on one CPU core; it is published on a GPU machine",

@@ -95,14 +95,17 @@ def render(snap: dict) -> str:
         lines.append(f"| `{e['notebook']}` | {figures} | {data} | {run} | {cmd} |")
     if snap.get("bench"):
         meta = snap["bench_meta"] or {}
-        lines += ["", f"Benchmarks (`make bench`, {meta.get('machine', '?')}, torch {meta.get('torch', '?')}): "
-                  "ratio = reference time / our time, in one process on the same input.", "",
-                  "| case | ratio | required | throughput |", "|---|---|---|---|"]
+        blas = f", numpy BLAS: {meta['numpy_blas']}" if meta.get("numpy_blas") else ""
+        lines += ["", f"Benchmarks (`make bench` on {meta.get('date', '?')}, {meta.get('machine', '?')}, "
+                  f"torch {meta.get('torch', '?')}{blas}): ratio = reference time / our time, the "
+                  "median of alternating rounds in one process on the same input.", "",
+                  "| case | ratio | required | result | throughput |", "|---|---|---|---|---|"]
         for r in snap["bench"]:
             ratio = f"{r['ratio']:.2f}x" if r.get("ratio") else "-"
             need = f">= {r['min_ratio']}x" if r.get("min_ratio") else "-"
+            verdict = {True: "pass", False: "**below**"}.get(r.get("pass"), "-")
             thr = f"{r['items_per_s']:.1f}/s" if r.get("items_per_s") else "-"
-            lines.append(f"| {r['name']} | {ratio} | {need} | {thr} |")
+            lines.append(f"| {r['name']} | {ratio} | {need} | {verdict} | {thr} |")
     return "\n".join(lines)
 
 

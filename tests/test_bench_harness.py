@@ -7,6 +7,7 @@ from dl4cv_tools import bench
 
 def test_ratio_and_verdicts(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "_CASES", [])
+    monkeypatch.setattr(bench, "SETTLE_S", 0.0)
 
     @bench.case("fast vs slow", min_ratio=1.5)
     def fast():
@@ -28,3 +29,21 @@ def test_ratio_and_verdicts(tmp_path, monkeypatch):
     assert results["slow vs fast"]["pass"] is False
     assert "RuntimeError" in results["broken"]["notes"]
     assert "| fast vs slow |" in (tmp_path / "bench.md").read_text()
+
+
+def test_settle_pause_comes_before_every_timed_block(monkeypatch):
+    """Each block of a pair starts after SETTLE_S of sleep (the other library's threads idle)."""
+    events = []
+    monkeypatch.setattr(bench.time, "sleep", lambda s: events.append(("sleep", s)))
+    monkeypatch.setattr(bench, "_inner_count", lambda fn, warmup: 1)
+    bench.time_pair(lambda: events.append(("call", "ours")), lambda: events.append(("call", "ref")),
+                    repeats=2, warmup=0)
+    assert events == [("sleep", bench.SETTLE_S), ("call", "ours"), ("sleep", bench.SETTLE_S),
+                      ("call", "ref"), ("sleep", bench.SETTLE_S), ("call", "ref"),
+                      ("sleep", bench.SETTLE_S), ("call", "ours")]
+
+
+def test_numpy_blas_names_the_kernel_or_says_why_not():
+    text = bench.numpy_blas()
+    assert isinstance(text, str) and text
+    assert "kernel" in text or text.startswith(("unknown", "none"))

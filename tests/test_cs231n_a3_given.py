@@ -190,10 +190,13 @@ def test_vendored_text_compiles_without_markers_and_keeps_the_code(vendored, tmp
         if target.endswith(".py"):
             compile(text, target, "exec")
     cython_main = pytest.importorskip("Cython.Compiler.Main")
-    pyx = tmp_path / "im2col_cython.pyx"
-    pyx.write_bytes(vendored[f"{A3}/cs231n/im2col_cython.pyx"])
-    result = cython_main.compile(str(pyx), cython_main.CompilationOptions(language_level=3))
-    assert result.num_errors == 0 and (tmp_path / "im2col_cython.c").is_file()
+    pyx_targets = [t for t in vendored if t.endswith(".pyx")]
+    assert {PurePosixPath(t).name for t in pyx_targets} >= {"im2col_cython.pyx", "pool_cython.pyx"}
+    for target in pyx_targets:  # each vendored extension still compiles
+        pyx = tmp_path / PurePosixPath(target).name
+        pyx.write_bytes(vendored[target])
+        result = cython_main.compile(str(pyx), cython_main.CompilationOptions(language_level=3))
+        assert result.num_errors == 0 and pyx.with_suffix(".c").is_file(), target
 
 
 @pytest.fixture

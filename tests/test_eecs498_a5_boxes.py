@@ -214,6 +214,90 @@ def test_nms_fast_degenerate_boxes(helper):
         assert torch.equal(helper.nms_fast(boxes, scores, thresh), torchvision.ops.nms(boxes, scores, thresh))
 
 
+# ---- nms_fast on crowded boxes: its block-at-a-time greedy branch (_nms_blocked)
+
+def _crowded_cases():
+    """(name, boxes, scores): more than 1024 boxes overlap each box's x range, so nms_fast
+    takes its crowded branch (checked by the test)."""
+    g = torch.Generator().manual_seed(7)
+    cases = []
+    n = 3000
+    xy = torch.rand(n, 2, generator=g) * 100
+    boxes = torch.cat([xy, xy + torch.rand(n, 2, generator=g) * 100 + 1], 1)
+    cases.append(("random", boxes, torch.rand(n, generator=g)))
+    # scores from 8 values (ties everywhere), and runs of identical boxes with tied scores,
+    # some of them straddling the 64-box blocks
+    scores = torch.randint(0, 8, (n,), generator=g).float()
+    dup = boxes.clone()
+    for start in (0, 60, 500, 1700):
+        dup[start:start + 9] = dup[start]
+        scores[start:start + 5] = scores[start]
+    cases.append(("ties+duplicates", dup, scores))
+    # integer corners: many IoUs exactly 1/2, 1/3, ... sit on the thresholds
+    xy = torch.randint(0, 12, (n, 2), generator=g).float()
+    grid = torch.cat([xy, xy + torch.randint(1, 5, (n, 2), generator=g).float()], 1)
+    cases.append(("integer grid", grid, torch.rand(n, generator=g)))
+    # zero-area boxes mixed in: IoU 0 / 0 = NaN suppresses nothing
+    flat = boxes.clone()
+    flat[::7, 2] = flat[::7, 0]
+    flat[:40:3] = torch.tensor([5., 5., 5., 5.])
+    cases.append(("zero-area", flat, torch.rand(n, generator=g)))
+    return cases
+
+
+@pytest.fixture
+def blocked_calls(monkeypatch):
+    """Counts the calls of nms_fast's crowded branch."""
+    from dl4cv.standins import cpu_detection
+    calls = []
+    inner = cpu_detection._nms_blocked
+
+    def counted(*args):
+        calls.append(args)
+        return inner(*args)
+
+    monkeypatch.setattr(cpu_detection, "_nms_blocked", counted)
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("thresh", [0.0, 0.3, 0.5, 0.7])
+def test_nms_fast_crowded_matches_torchvision(helper, blocked_calls, case, thresh, dtype):
+    name, boxes, scores = _crowded_cases()[case]
+    boxes, scores = boxes.to(dtype), scores.to(dtype)
+    keep = helper.nms_fast(boxes, scores, thresh)
+    assert len(blocked_calls) == 1, "not the crowded branch"
+    ref = torchvision.ops.nms(boxes, scores, thresh)
+    assert keep.dtype == torch.long and torch.equal(keep, ref), name
+    assert len(ref) > 1
+
+
+@pytest.mark.parametrize("topk", [1, 5, 63, 64, 65, 130, 10**6])
+def test_nms_fast_crowded_topk(helper, blocked_calls, topk):
+    _, boxes, scores = _crowded_cases()[1]
+    ref = torchvision.ops.nms(boxes, scores, 0.7)
+    assert len(ref) > 130
+    assert torch.equal(helper.nms_fast(boxes, scores, 0.7, topk=topk), ref[:topk])
+    assert len(blocked_calls) == 1
+
+
+def test_iou_cut_compares_float32_as_float64():
+    """v > _iou_cut(float32, t) must equal float64(v) > t for every float32 v: checked on the
+    float32 values around each threshold, which do not all equal it in float64."""
+    import numpy as np
+    from dl4cv.standins.cpu_detection import _iou_cut
+    for t in (0.3, 0.5, 0.7, 1 / 3, 0.1 + 0.2, 0.0, 1.0):
+        cut = _iou_cut(np.dtype(np.float32), t)
+        below = above = [np.float32(t)]
+        for _ in range(3):
+            below = below + [np.nextafter(below[-1], np.float32(-np.inf))]
+            above = above + [np.nextafter(above[-1], np.float32(np.inf))]
+        near = np.array(below + above, dtype=np.float32)
+        np.testing.assert_array_equal(near > cut, near.astype(np.float64) > t)
+    assert _iou_cut(np.dtype(np.float64), 0.3) == 0.3
+
+
 @pytest.mark.parametrize("fn", ["nms", "nms_fast"])
 def test_nms_topk_empty_and_bad_input(ssd, helper, fn):
     nms = _nms_functions(ssd, helper)[fn]

@@ -3,8 +3,9 @@ MobileNet backbone is split (`split_backbone`), its frozen part's outputs are co
 (`CachedFeatureLoader`, optionally also for the mirrored images: `hflip_boxes`), a backbone
 without ImageNet weights gets BatchNorm statistics of the detection images
 (`recalibrate_batchnorm`), and `nms_fast` gives the greedy NMS result without a Python loop
-over the kept boxes. `a5_helper` re-exports them for the notebooks.
+step per kept box. `a5_helper` re-exports them for the notebooks.
 """
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -102,8 +103,85 @@ def recalibrate_batchnorm(feat_extractor, loader, max_batches=None, device='cpu'
     feat_extractor.eval()
 
 
+# Boxes resolved together by the crowded branch of nms_fast: each block's greedy pass is a
+# Python loop over at most this many boxes, and every box left after the block is then tested
+# against the block's kept boxes at once. Small blocks compact the candidates more often; 32-128
+# measured alike (5,000 crowded boxes), 256 and more slower.
+_NMS_BLOCK = 64
+
+
+def _iou_cut(dtype, iou_threshold):
+    """The largest value t of the float `dtype` with t <= iou_threshold: for an IoU v of that
+    dtype, v > t exactly when float64(v) > iou_threshold (no value of the dtype lies between
+    t and the threshold), so IoUs are compared as torchvision does, in float64, without
+    converting each of them. (NumPy would compare a float32 array with a Python float in
+    float32, rounding 0.3 up to 0.30000001.)"""
+    t = np.asarray(iou_threshold, dtype=dtype)[()]
+    if float(t) > iou_threshold:
+        t = np.nextafter(t, dtype.type(-np.inf))
+    return t
+
+
+def _iou_hits(a, b, cut):
+    """a, b: (x1, y1, x2, y2, area) column arrays broadcasting to (p, q) -> (p, q) bool,
+    IoU > cut, by torchvision.ops.nms's arithmetic: inter / (area_a + area_b - inter) in the
+    boxes' dtype."""
+    w = np.minimum(a[2], b[2]) - np.maximum(a[0], b[0])
+    h = np.minimum(a[3], b[3]) - np.maximum(a[1], b[1])
+    inter = np.maximum(w, 0, out=w)
+    inter *= np.maximum(h, 0, out=h)
+    union = a[4] + b[4]
+    union -= inter
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 for two empty boxes: NaN
+        return np.divide(inter, union, out=inter) > cut
+
+
+def _nms_blocked(boxes, order, iou_threshold, topk):
+    """Greedy NMS of boxes (a torch (N, 4) tensor) in rank order `order`, a block of ranked
+    candidates at a time: the block's own greedy pass (sequential, on its overlap matrix of at
+    most _NMS_BLOCK x _NMS_BLOCK), then one (block's kept x remaining candidates) IoU matrix
+    removes every later candidate a kept box suppresses. Each box that enters a block has
+    survived every box kept before it, so the result is the greedy one; the Python loop runs
+    once per block, and the candidates shrink fast when boxes are crowded.
+    -> the kept indices into boxes, in rank order.
+
+    In numpy (torchvision's CPU nms, too, is for float32 and float64 only; other dtypes are
+    computed in float64): on a busy CPU, torch's two-thread kernels on these small arrays
+    spent most of their time waiting for each other.
+    """
+    ranked = boxes.detach()[order].cpu()
+    if ranked.dtype not in (torch.float32, torch.float64):
+        ranked = ranked.double()
+    ranked = ranked.numpy()
+    x1, y1, x2, y2 = (np.ascontiguousarray(ranked[:, c]) for c in range(4))
+    cols = (x1, y1, x2, y2, (x2 - x1) * (y2 - y1))
+    cut = _iou_cut(ranked.dtype, iou_threshold)
+    alive = np.arange(len(ranked))  # ranks of the candidates left
+    kept, n_kept = [], 0
+    while alive.size and (topk is None or n_kept < topk):
+        block, alive = alive[:_NMS_BLOCK], alive[_NMS_BLOCK:]
+        bc = tuple(c[block] for c in cols)
+        # hits[i, j]: block boxes i and j overlap; a kept i suppresses the j after it (the
+        # entries j <= i of its row change only boxes already decided)
+        hits = _iou_hits(tuple(c[:, None] for c in bc), bc, cut)
+        suppressed = np.zeros(len(block), dtype=bool)
+        keep_in_block = []
+        for i in range(len(block)):
+            if not suppressed[i]:
+                keep_in_block.append(i)
+                suppressed |= hits[i]
+        k = block[keep_in_block]
+        kept.append(k)
+        n_kept += k.size
+        if alive.size:
+            hit = _iou_hits(tuple(c[k, None] for c in cols), tuple(c[alive] for c in cols), cut)
+            alive = alive[~hit.any(0)]
+    keep = order[torch.from_numpy(np.concatenate(kept)).to(order.device)]
+    return keep if topk is None else keep[:topk]
+
+
 def nms_fast(boxes, scores, iou_threshold=0.5, topk=None):
-    """Greedy non-maximum suppression without a Python loop over the kept boxes.
+    """Greedy non-maximum suppression without a Python loop step per kept box.
 
     Same inputs and output as single_stage_detector.nms: boxes (N, 4) (x_tl, y_tl, x_br,
     y_br), scores (N,); returns the int64 indices of the kept boxes in decreasing order of
@@ -111,11 +189,12 @@ def nms_fast(boxes, scores, iou_threshold=0.5, topk=None):
 
     How: 1. rank the boxes by score (stable sort); 2. find the pairs that overlap by more than
     the threshold: sorted by x_tl, box p can only overlap the next few boxes p+1 .. p+D
-    (torch.searchsorted), and a (boxes x D) band of IoUs built from strided views
+    (np.searchsorted), and a (boxes x D) band of IoUs built from strided views
     (Tensor.unfold) covers all such pairs; 3. the greedy result is the unique fixed point of
     "a box is kept iff no kept, higher-ranked box overlaps it": start from "all kept" and
     apply this rule to every box at once until nothing changes. When boxes are so crowded
-    that the band would be nearly the full N x N matrix, the plain greedy loop is used.
+    that the band would be nearly the full N x N matrix, greedy NMS a block of boxes at a
+    time (_nms_blocked) instead.
     """
     if boxes.dim() != 2 or boxes.shape[-1] != 4 or scores.dim() != 1 or scores.shape[0] != boxes.shape[0]:
         raise ValueError(f"boxes must be (N, 4) and scores (N,), got {tuple(boxes.shape)} and "
@@ -129,32 +208,25 @@ def nms_fast(boxes, scores, iou_threshold=0.5, topk=None):
     order = torch.sort(scores, descending=True, stable=True)[1]
     if iou_threshold < 0:  # every pair "overlaps" (IoU >= 0 > threshold): only the best stays
         return order[:1]
+    # Box p (in x order) can only overlap boxes q > p with x1[q] < x2[p]. Found in numpy on
+    # the host (float64 holds every float32, float16 and bfloat16 exactly, so the order and
+    # the comparisons are those of the boxes' dtype): on a busy CPU, torch's two-thread sort,
+    # gather and searchsorted of a few thousand entries each waited milliseconds for a thread.
+    x_host = boxes[:, ::2].detach().cpu().double().numpy()
+    by_x = np.argsort(x_host[:, 0], kind="stable")
+    x_sorted = x_host[by_x]
+    counts = np.searchsorted(x_sorted[:, 0], x_sorted[:, 1], side="left") - np.arange(1, n + 1)
+    D = int(counts.max())
+    if D > 1024:
+        # Crowded boxes: the band would be nearly all pairs, and the fixed point takes many
+        # rounds; greedy a block at a time is cheaper, as each kept box removes many others.
+        return _nms_blocked(boxes, order, iou_threshold, topk)
+    by_x, counts = torch.from_numpy(by_x).to(dev), torch.from_numpy(counts).to(dev)
     rank = torch.empty_like(order)
     rank[order] = torch.arange(n, device=dev)
-    by_x = torch.sort(boxes[:, 0], stable=True)[1]
     bx, rk = boxes[by_x], rank[by_x]
     x1, y1, x2, y2 = (bx[:, c].contiguous() for c in range(4))
     area = (x2 - x1) * (y2 - y1)
-    # Box p (in x order) can only overlap boxes q > p with x1[q] < x2[p].
-    counts = torch.searchsorted(x1, x2, right=False) - torch.arange(1, n + 1, device=dev)
-    D = int(counts.max())
-    if D > 1024:
-        # Crowded boxes: the greedy loop is cheaper, since each kept box removes many others
-        # and the candidate set is compacted as it shrinks.
-        cur, idx, kept_pos = boxes[order], order, []
-        while idx.numel():
-            kept_pos.append(idx[:1])
-            if topk is not None and len(kept_pos) >= topk:
-                break
-            top, cur, idx = cur[0], cur[1:], idx[1:]
-            w = (torch.minimum(cur[:, 2], top[2]) - torch.maximum(cur[:, 0], top[0])).clamp_(min=0)
-            h = (torch.minimum(cur[:, 3], top[3]) - torch.maximum(cur[:, 1], top[1])).clamp_(min=0)
-            inter = w.mul_(h)
-            area_top = (top[2] - top[0]) * (top[3] - top[1])
-            iou = inter / (area_top + (cur[:, 2] - cur[:, 0]) * (cur[:, 3] - cur[:, 1]) - inter)
-            stay = ~(iou.double() > iou_threshold)     # float64 comparison, as torchvision
-            cur, idx = cur[stay], idx[stay]
-        return torch.cat(kept_pos)
     src, dst = [], []
     if D > 0:
         band = [torch.cat([t, t.new_zeros(D)]).unfold(0, D + 1, 1)[:, 1:]

@@ -28,7 +28,7 @@ The assignments of Stanford CS231n (2020) 1-3 and Michigan EECS 498-007 (Fall 20
 4. Hand in the whole assignment folder.
 
 As in the course, CS231n assignment 3 ships assignment 2's numpy layers (`layers.py`,
-`layer_utils.py`, `fast_layers.py`, `im2col*`) as given code, solutions included: hand out
+`layer_utils.py`, `fast_layers.py`, `im2col*`, `pool_cython.pyx`) as given code, solutions included: hand out
 `cs231n-assignment3.zip` after assignment 2 is due.
 """
 
