@@ -2,7 +2,7 @@
 # Both set themselves up on a fresh machine: .venv, dependencies, data.
 #   make run FULL=1        course-size runs (hours on a CPU; use a GPU)
 #   make run NB=cs231n/assignment1/knn.ipynb    one notebook (or a folder)
-#   make bench | make release | make grade SUBMISSION=path/to/assignment_folder_or_zip
+#   make bench | make release [EDITION=2025] | make grade SUBMISSION=path/to/assignment_folder_or_zip
 #   make mutants [A=eecs498/A6]   the full mutant sweep -> tests/grading/mutants.log (commit it)
 #   make publish [NB=...]  full-mode run written back into the notebooks (outputs + stamp)
 #   make examples | make results | make verification   regenerate README pictures, RESULTS.md, the verification table
@@ -59,7 +59,7 @@ bench: data
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m dl4cv_tools.bench
 
 release: $(VENV)/.installed
-	$(PY) -m dl4cv_tools.release
+	$(PY) -m dl4cv_tools.release $(if $(EDITION),--edition $(EDITION))
 
 grade: $(VENV)/.installed data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/assignment_folder_or_zip [ASSIGNMENT=cs231n/assignment2]"; exit 2; }

@@ -29,6 +29,10 @@ GIVEN_FROM = {
     "cs231n/assignment3/cs231n/im2col.py": "cs231n/assignment2/cs231n/im2col.py",
     "cs231n/assignment3/cs231n/im2col_cython.pyx": "cs231n/assignment2/cs231n/im2col_cython.pyx",
     "cs231n/assignment3/cs231n/pool_cython.pyx": "cs231n/assignment2/cs231n/pool_cython.pyx",
+    # CS231n 2025 assignment 2 (RNN_Captioning_pytorch) ships the captioning data helpers
+    # that assignment 3 holds here
+    "cs231n/assignment2/cs231n/coco_utils.py": "cs231n/assignment3/cs231n/coco_utils.py",
+    "cs231n/assignment2/cs231n/image_utils.py": "cs231n/assignment3/cs231n/image_utils.py",
 }
 
 

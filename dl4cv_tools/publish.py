@@ -34,11 +34,7 @@ from dl4cv_tools.stamp import (file_hash, freshness_problems, module_drift, slim
 DEFAULT_OUT = REPO_ROOT / "build" / "publish"
 # Notebooks not yet published, each with why: tests/test_published_notebooks.py expects them to
 # have no stamp (and fails once one is published, so that it leaves this list).
-NOT_YET_PUBLISHED = {
-    "eecs498/A2/two_layer_net.ipynb":
-        "its full mode trains twelve networks for 3,000 steps of 1,000 images and a 16-point "
-        "search, over an hour on one CPU core; it is published on a GPU machine",
-}
+NOT_YET_PUBLISHED = {}
 
 
 def tracked(paths) -> list:

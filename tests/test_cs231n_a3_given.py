@@ -23,6 +23,7 @@ from dl4cv_tools.release.regions import END_RE, START_RE
 from dl4cv_tools.testing import activate, course_module
 
 A3 = "cs231n/assignment3"
+A2 = "cs231n/assignment2"
 TOL = 1e-10
 
 LAYERS = ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
@@ -170,7 +171,10 @@ def vendored():
 
 def test_vendored_files_are_exactly_the_given_targets(vendored):
     assert sorted(vendored) == sorted(t for t in given.GIVEN_FROM if t.startswith(A3 + "/"))
-    assert vendored_files(given.paths.REPO_ROOT, "cs231n/assignment2") == {}
+    # the other way round, assignment 2 (CS231n 2025 RNN_Captioning_pytorch) ships assignment
+    # 3's captioning data helpers
+    assert sorted(vendored_files(given.paths.REPO_ROOT, A2)) == [
+        f"{A2}/cs231n/coco_utils.py", f"{A2}/cs231n/image_utils.py"]
 
 
 def _code_lines(text):
@@ -245,12 +249,56 @@ def test_vendored_copy_imports_and_agrees_without_assignment2(vendored, expected
 
 
 def test_exempt_regions_names_assignment2_for_the_given_files_only():
-    for target in given.GIVEN_FROM:
-        assert exempt_regions(target) == "cs231n/assignment2"
-        assert exempt_regions(f"cs231n-assignment3.zip:{target}") == "cs231n/assignment2"
+    for target, source in given.GIVEN_FROM.items():
+        # each given file may hold the regions of the assignment its source lives in
+        home = A3 if source.startswith(A3 + "/") else A2
+        assert home != "/".join(target.split("/")[:2])
+        assert exempt_regions(target) == home
+        assert exempt_regions(f"cs231n-assignment3.zip:{target}") == home
     folder = activate(A3)
     others = [p.relative_to(folder.parents[1]).as_posix() for p in folder.rglob("*") if p.is_file()]
     others = [p for p in others if p not in given.GIVEN_FROM]
     assert f"{A3}/cs231n/rnn_layers.py" in others
     assert [p for p in others if exempt_regions(p) is not None] == []
     assert exempt_regions("cs231n/assignment2/cs231n/layers.py") is None
+
+
+# ---------------------------------------------------------------- assignment 2's copies
+
+def test_assignment2_vendored_captioning_helpers_import_without_assignment3(tmp_path,
+                                                                           monkeypatch):
+    """A2's coco_utils / image_utils (A3's code, CS231n 2025's RNN_Captioning_pytorch layout):
+    the release text names its source, keeps every statement, and, written into a copy of the
+    A2 package, imports and decodes captions with assignment 3 out of reach."""
+    vendored = vendored_files(given.paths.REPO_ROOT, A2)
+    for target, data in vendored.items():
+        text = data.decode()
+        source = given.paths.REPO_ROOT / given.GIVEN_FROM[target]
+        assert given.GIVEN_FROM[target].startswith(A3 + "/")
+        assert text.splitlines()[0].startswith("#") and given.GIVEN_FROM[target] in text
+        assert _code_lines(text) == _code_lines(source.read_text()), target
+        compile(text, target, "exec")
+    folder = tmp_path / "assignment2"
+    shutil.copytree(activate(A2) / "cs231n", folder / "cs231n",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
+    for target, data in vendored.items():
+        (folder / PurePosixPath(target).relative_to(A2)).write_bytes(data)
+    monkeypatch.setattr(given.paths, "REPO_ROOT", tmp_path / "no-repository")
+    for name in [n for n in sys.modules if n.startswith("_given_")]:
+        monkeypatch.delitem(sys.modules, name)
+    try:
+        coco = course_module(folder, "cs231n.coco_utils")
+        images = course_module(folder, "cs231n.image_utils")
+        solver = course_module(folder, "cs231n.captioning_solver_pytorch")
+        assert coco.__file__.startswith(str(folder)) and images.__file__.startswith(str(folder))
+        assert solver.sample_coco_minibatch is coco.sample_coco_minibatch
+        assert not [n for n in sys.modules if n.startswith("_given_")]  # A3 never loaded
+        words = ["<NULL>", "<START>", "<END>", "a", "cat"]
+        assert coco.decode_captions(np.array([1, 3, 4, 2, 0]), words) == "<START> a cat <END>"
+        img = np.full((2, 2, 3), 128, np.uint8)
+        np.testing.assert_allclose(images.deprocess_image(images.preprocess_image(img)), img,
+                                   atol=1)
+    finally:
+        for name in [n for n in sys.modules if n.startswith("_given_")]:
+            del sys.modules[name]
+        activate(A3)

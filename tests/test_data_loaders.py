@@ -49,6 +49,26 @@ def test_cifar_splits_shrink_to_what_is_there(tmp_path, capsys):
     assert split_sizes(50000, 49000, 1000) == (49000, 1000)
 
 
+def test_torchvision_cifar10_reads_a_subset_without_downloading(tmp_path):
+    import torchvision
+    from dl4cv.data.cifar10_torchvision import CIFAR10
+    batches = write_cifar(tmp_path / "cifar-10-batches-py", per_batch=4, test=3)
+    with open(tmp_path / "cifar-10-batches-py" / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": ["c%d" % i for i in range(10)]}, f)
+    train = CIFAR10(root=tmp_path, train=True, download=True)   # subset: torchvision's MD5 fails
+    test = CIFAR10(root=tmp_path, train=False)
+    assert isinstance(train, torchvision.datasets.CIFAR10)
+    assert len(train) == 20 and len(test) == 3 and train.classes[3] == "c3"
+    data, labels = batches["data_batch_3"]
+    image, label = train[8 + 1]                    # the second image of the third batch
+    assert label == labels[1]
+    # the official layout: channel c, row r, column k is data[c*1024 + r*32 + k]
+    assert np.asarray(image)[17, 5, 2] == data[1, 2 * 1024 + 17 * 32 + 5]
+    (tmp_path / "cifar-10-batches-py" / "test_batch").unlink()
+    with pytest.raises(DataMissingError, match=r"get_datasets.sh cifar10"):
+        CIFAR10(root=tmp_path, train=False)
+
+
 def test_missing_data_names_the_fix(tmp_path):
     with pytest.raises(DataMissingError, match=r"get_datasets.sh cifar10"):
         load_cifar10(tmp_path / "nothing")

@@ -309,3 +309,22 @@ def test_nms_topk_empty_and_bad_input(ssd, helper, fn):
         nms(torch.tensor([[0., 0, 1, 1], [3, 0, 2, 1]]), torch.tensor([0.5, 0.4]))
     with pytest.raises(ValueError):
         nms(torch.zeros(3, 4), torch.zeros(2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+def test_nms_fast_x_overlap_counts_host_and_torch_paths_agree(dtype):
+    # the torch path is the one boxes on a GPU take; here both run on the CPU. Reference: the
+    # counts straight from their definition (later boxes in x order starting before box p ends)
+    from dl4cv.standins.cpu_detection import _x_overlap_counts
+    g = torch.Generator().manual_seed(7)
+    xy = torch.randint(0, 60, (300, 2), generator=g).to(dtype)   # integer corners: many ties
+    wh = torch.randint(1, 15, (300, 2), generator=g).to(dtype)
+    boxes = torch.cat([xy, xy + wh], dim=1)
+    host = _x_overlap_counts(boxes, on_host=True)
+    dev = _x_overlap_counts(boxes, on_host=False)
+    assert torch.equal(host[0], dev[0]) and torch.equal(host[1], dev[1])
+    by_x = host[0]
+    x1, x2 = boxes[by_x, 0].double(), boxes[by_x, 2].double()
+    expected = torch.tensor([int((x1[p + 1:] < x2[p]).sum()) for p in range(len(x1))])
+    assert torch.equal(host[1], expected)
+    assert torch.equal(by_x, torch.sort(boxes[:, 0], stable=True)[1])

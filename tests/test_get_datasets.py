@@ -188,3 +188,91 @@ def test_course_files_come_from_the_mirror_into_each_assignment_layout(tmp_path,
     (mirror / items[0].mirror).write_bytes(b"tampered")
     assert fetch.main(["--mirror", str(mirror), "--data-dir", str(tmp_path / "d2"), "course_files"]) != 0
     assert not (tmp_path / "d2" / items[0].dest).exists()
+
+
+# ---------------------------------------------------------------- CS231n A3 SimCLR (2021-2025)
+def _zip_with(members):
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, body in members.items():
+            z.writestr(name, body)
+    return buf.getvalue()
+
+
+def test_simclr_groups_name_the_official_sources():
+    """`get_datasets.sh cs231n-a3-simclr`: CIFAR-10, the course's pretrained SimCLR weights
+    (official URL; no published checksum, so none) and simclr_sanity_check.key, one member of
+    the official 2024 starter zip, put where the course's other check files go."""
+    from dl4cv.data.registry import DATASETS, GROUPS
+    assert GROUPS["cs231n-a3-simclr"] == ("cifar10", "simclr_weights", "simclr_sanity_check")
+    (weights,) = DATASETS["simclr_weights"].items
+    assert weights.urls == ("http://downloads.cs.stanford.edu/downloads/cs231n/pretrained_simclr_model.pth",)
+    assert weights.checksum is None and weights.dest == "pretrained_model/pretrained_simclr_model.pth"
+    (key,) = DATASETS["simclr_sanity_check"].items
+    assert key.urls == ("https://cs231n.github.io/assignments/2024/assignment3_colab.zip",)
+    assert key.member == "assignment3/simclr_sanity_check.key"
+    assert key.checksum == "sha256:65e046d7add4e470fa100d739d268df388842cc8d99aa1255bc41a1886915483"
+    assert key.dest == key.mirror == "course_files/cs231n/assignment3/simclr_sanity_check.key"
+    assert (REPO_ROOT / "cs231n/assignment3").is_dir()
+    from dl4cv.standins.simclr import WEIGHTS_FILE
+    assert weights.dest == WEIGHTS_FILE, "the notebook reads the weights where the script puts them"
+
+
+def _served_key_item(server, zip_bytes):
+    import dataclasses
+
+    from dl4cv.data.registry import DATASETS
+    server.files["/assignment3_colab.zip"] = zip_bytes
+    (key,) = DATASETS["simclr_sanity_check"].items
+    # served test bytes, not the course's file: without its pinned checksum
+    return dataclasses.replace(key, urls=(server.url + "/assignment3_colab.zip",), checksum=None)
+
+
+def test_simclr_key_is_extracted_from_the_served_starter_zip(server, tmp_path):
+    body = os.urandom(5000)
+    item = _served_key_item(server, _zip_with({
+        "assignment3/simclr_sanity_check.key": body, "assignment3/other.py": b"x = 1\n"}))
+    data = tmp_path / "data"
+    assert fetch.fetch_item(item, data, None, 5, print) == "fetched from official"
+    got = data / item.dest
+    assert got.read_bytes() == body
+    assert sorted(p.name for p in got.parent.iterdir()) == [got.name, got.name + ".ok"], \
+        "only the member is kept, not the zip or a partial file"
+    n = len(server.requests)
+    assert fetch.fetch_item(item, data, None, 5, print) == "ok" and len(server.requests) == n
+
+
+def test_simclr_key_missing_from_the_zip_is_one_clear_error(server, tmp_path):
+    item = _served_key_item(server, _zip_with({"assignment3/other.py": b"x = 1\n"}))
+    with pytest.raises(fetch.FetchError, match="simclr_sanity_check.key.*no member assignment3/simclr_sanity_check.key"):
+        fetch.fetch_item(item, tmp_path / "data", None, 5, print)
+    assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    # an HTML error page instead of the zip
+    item = _served_key_item(server, b"<html>not found</html>")
+    with pytest.raises(fetch.FetchError, match="no member"):
+        fetch.fetch_item(item, tmp_path / "data", None, 5, print)
+
+
+def test_simclr_key_from_a_mirror_holding_the_file_itself(tmp_path):
+    body = b"the key itself"
+    mirror = tmp_path / "mirror"
+    rel = "course_files/cs231n/assignment3/simclr_sanity_check.key"
+    (mirror / rel).parent.mkdir(parents=True)
+    (mirror / rel).write_bytes(body)
+    (mirror / "SHA256SUMS").write_text(f"{sha256(body)}  ./{rel}\n")
+    data = tmp_path / "data"
+    assert fetch.main(["--mirror", str(mirror), "--data-dir", str(data), "simclr_sanity_check"]) == 0
+    assert (data / rel).read_bytes() == body
+
+
+def test_simclr_weights_from_the_official_url(server, tmp_path):
+    import dataclasses
+
+    from dl4cv.data.registry import DATASETS
+    (weights,) = DATASETS["simclr_weights"].items
+    server.files["/pretrained_simclr_model.pth"] = CONTENT
+    item = dataclasses.replace(weights, urls=(server.url + "/pretrained_simclr_model.pth",))
+    assert fetch.fetch_item(item, tmp_path, None, 5, print) == "fetched from official"
+    assert (tmp_path / "pretrained_model/pretrained_simclr_model.pth").read_bytes() == CONTENT

@@ -21,3 +21,19 @@ def test_untouched_release_grades_zero(decl, tmp_path):
     earned = {q["name"]: q["message"] for q in res["questions"] if q["points"]}
     assert res["total"] == 0, earned
     assert all(q["message"] for q in res["questions"])
+
+
+def test_a_submission_is_graded_on_the_questions_of_its_edition(tmp_path):
+    decl = grader.load_declaration(manifest.get("cs231n/assignment3").rubric)
+    old, new = tmp_path / "a2020", tmp_path / "a2025"
+    for folder, notebooks in ((old, ["RNN_Captioning.ipynb", "LSTM_Captioning.ipynb"]),
+                              (new, ["Transformer_Captioning.ipynb", "Self_Supervised_Learning.ipynb"])):
+        folder.mkdir()
+        for nb in notebooks:
+            (folder / nb).write_text("{}")
+    assert grader.rubric.submission_edition(old, decl) is None
+    assert grader.rubric.submission_edition(new, decl) == "2025"
+    today = {q.name for q in grader.rubric.for_edition(decl).questions}
+    later = {q.name for q in grader.rubric.for_edition(decl, "2025").questions}
+    assert today and later and not today & later
+    assert today | later == {q.name for q in decl.questions}

@@ -64,29 +64,40 @@ def test_zips_ship_the_runtime_but_no_tooling_experiments_or_rubrics(built):
     assert not [n for n in built.files if n.startswith(never)]
 
 
-def test_every_region_is_a_stub_and_nothing_else_changed(built):
-    for a in ASSIGNMENTS:
+def _assert_stubbed(built, a, rel, path):
+    """The released copy of assignment `a`'s module `rel` (source at `path`): every region a
+    stub, every line outside the regions unchanged."""
+    source = path.read_text()
+    regions = release.module_regions(source, rel)
+    out = (built.out / a / rel).read_text()
+    stubs = release.module_regions(out, rel)
+    assert len(stubs) == len(regions)
+    for r, s in zip(regions, stubs):
+        assert [ln.strip() for ln in s.lines] == \
+            [f'raise NotImplementedError("Implement {r.label} in {rel}")'], (a, r.id)
+
+    def outside(text, regs):
+        return [ln for i, ln in enumerate(text.splitlines())
+                if not any(r.start < i < r.end for r in regs)]
+    assert outside(out, stubs) == outside(source, regions), (a, rel)
+
+
+def _check_modules(built, assignments, edition=None):
+    for a in assignments:
         for path in sorted((REPO_ROOT / a).rglob("*.py")):
             rel = path.relative_to(REPO_ROOT / a).as_posix()
             shipped = built.out / a / rel
-            if release._excluded(path.relative_to(REPO_ROOT / a).parts):
+            if release._excluded(path.relative_to(REPO_ROOT / a).parts) \
+                    or not manifest.get(a).ships(rel, edition):
                 assert not shipped.exists(), shipped
                 continue
             if f"{a}/{rel}" in GIVEN_FROM:     # written in full from its source (test below)
                 continue
-            source = path.read_text()
-            regions = release.module_regions(source, rel)
-            out = shipped.read_text()
-            stubs = release.module_regions(out, rel)
-            assert len(stubs) == len(regions)
-            for r, s in zip(regions, stubs):
-                assert [ln.strip() for ln in s.lines] == \
-                    [f'raise NotImplementedError("Implement {r.label} in {rel}")'], (a, r.id)
+            _assert_stubbed(built, a, rel, path)
 
-            def outside(text, regs):
-                return [ln for i, ln in enumerate(text.splitlines())
-                        if not any(r.start < i < r.end for r in regs)]
-            assert outside(out, stubs) == outside(source, regions), (a, rel)
+
+def test_every_region_is_a_stub_and_nothing_else_changed(built):
+    _check_modules(built, ASSIGNMENTS)
 
 
 def test_given_copies_ship_in_full_and_only_where_the_course_gave_them(built):
@@ -94,12 +105,18 @@ def test_given_copies_ship_in_full_and_only_where_the_course_gave_them(built):
     repository's loader, while assignment 2's own copy stays stubbed."""
     for target, source in GIVEN_FROM.items():
         a = "/".join(target.split("/")[:2])
+        if not manifest.get(a).ships(target[len(a) + 1:]):
+            # only another edition's notebooks use it (assignment 2's coco_utils.py: 2025)
+            assert not (built.out / target).exists(), target
+            continue
         shipped = (built.out / target).read_bytes()
         assert shipped == vendored_files(REPO_ROOT, a)[target], target
         assert b"dl4cv.given" not in shipped, target
         if target.endswith("/layers.py"):
             assert b"def affine_forward" in shipped and b"NotImplementedError" not in shipped
             assert b"NotImplementedError" in (built.out / source).read_bytes()
+        if target.endswith("/coco_utils.py"):   # A2 (2025 layout) gets A3's data helpers
+            assert b"def load_coco_data" in shipped and b"def sample_coco_minibatch" in shipped
 
 
 def test_released_modules_import(built, tmp_path):
@@ -159,3 +176,38 @@ def test_released_notebooks_carry_no_published_output(built):
                 if cell["cell_type"] == "code":
                     assert cell["outputs"] == [] and cell["execution_count"] is None, nb_path
     assert published, "no repository notebook has outputs: the test would prove nothing"
+
+
+def test_todays_release_leaves_the_2025_notebooks_out(built):
+    names = set(built.files)
+    assert "cs231n/assignment3/RNN_Captioning.ipynb" in names
+    for left_out in ("cs231n/assignment3/Transformer_Captioning.ipynb",
+                     "cs231n/assignment3/cs231n/transformer_layers.py",
+                     "cs231n/assignment3/cs231n/simclr/contrastive_loss.py",
+                     "cs231n/assignment2/RNN_Captioning_pytorch.ipynb",
+                     "cs231n/assignment2/cs231n/rnn_layers_pytorch.py"):
+        assert left_out not in names
+
+
+def test_the_2025_release_has_only_its_notebooks_and_their_files(tmp_path):
+    built = release.build(tmp_path / "release-2025", edition="2025")
+    names = set(built.files)
+    assert sorted(z.name for z in built.zips) == ["cs231n-assignment2-2025.zip",
+                                                  "cs231n-assignment3-2025.zip"]
+    notebooks = sorted(n for n in names if n.endswith(".ipynb"))
+    assert notebooks == sorted(f"{a.path}/{nb}" for a in manifest.edition_assignments("2025")
+                               for nb in a.notebooks_in("2025"))
+    for present in ("cs231n/assignment3/cs231n/transformer_layers.py",
+                    "cs231n/assignment3/cs231n/simclr/contrastive_loss.py",
+                    "cs231n/assignment3/cs231n/coco_utils.py",
+                    "cs231n/assignment2/cs231n/rnn_layers_pytorch.py",
+                    "cs231n/assignment2/cs231n/coco_utils.py",
+                    "cs231n/assignment2/cs231n/classifiers/fc_net.py"):
+        assert present in names
+    for absent in ("cs231n/assignment3/cs231n/rnn_layers.py", "cs231n/assignment3/cs231n/layers.py",
+                   "cs231n/assignment2/FullyConnectedNets.ipynb"):
+        assert absent not in names
+    assert not any(n.startswith(("cs231n/assignment1/", "eecs498/A")) for n in names)
+    assert all(r.file in {f[len(a) + 1:] for f in names if f.startswith(a + "/")}
+               for a, regs in built.regions.items() for r in regs)
+    _check_modules(built, [a.path for a in manifest.edition_assignments("2025")], "2025")

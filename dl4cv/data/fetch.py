@@ -250,6 +250,21 @@ def _extract(item: Item, archive: Path, data_dir: Path):
     tmp.rmdir()
 
 
+def _take_member(item: Item, part: Path):
+    """`part` holds the zip that contains `item.member`: replace it by that member's bytes."""
+    archive = part.with_name(part.name.removesuffix(".part") + ".zip.part")
+    os.replace(part, archive)
+    try:
+        with zipfile.ZipFile(archive) as z, z.open(item.member) as fi, open(part, "wb") as fo:
+            shutil.copyfileobj(fi, fo, CHUNK)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
+        part.unlink(missing_ok=True)
+        raise FetchError(f"no member {item.member} in the downloaded zip "
+                         f"({type(e).__name__}: {e})") from None
+    finally:
+        archive.unlink(missing_ok=True)
+
+
 def fetch_item(item: Item, data_dir: Path, mirror, timeout: float, log,
                mirror_last: bool = False) -> str:
     """Make `item` present and verified; returns a one-word status. Raises FetchError."""
@@ -273,6 +288,8 @@ def fetch_item(item: Item, data_dir: Path, mirror, timeout: float, log,
                 _copy_local(source.location, part)
             else:
                 _download(source.location, part, timeout)
+            if item.member and source.label == "official":
+                _take_member(item, part)
         except FetchError as e:
             problems.append(f"{source}: {e}")
             continue

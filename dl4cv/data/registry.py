@@ -18,6 +18,8 @@ class Item:
     mirror: Optional[str] = None
     extract_to: Optional[str] = None   # extract the archive into this folder (relative to data)
     extracted: Optional[str] = None    # a path that exists once extracted
+    member: Optional[str] = None       # the file is this member of the zip at `urls` (the
+                                       # mirror, if any, holds the file itself)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,20 @@ DATASETS = {d.name: d for d in (
             tuple(Item(n, f"eecs498_a3_pictures/{n}",
                        (f"https://web.eecs.umich.edu/~justincj/teaching/eecs498/assets/a3/{n}",),
                        None) for n in ("kitten.jpg", "puppy.jpg"))),
+    Dataset("simclr_weights", "The course's pretrained SimCLR ResNet-50 (CS231n A3 self-supervised "
+            "learning, 2021-2025)", (
+                Item("pretrained_simclr_model.pth", "pretrained_model/pretrained_simclr_model.pth",
+                     ("http://downloads.cs.stanford.edu/downloads/cs231n/pretrained_simclr_model.pth",),
+                     None),)),
+    Dataset("simclr_sanity_check", "The check values of CS231n A3 Self_Supervised_Learning, "
+            "extracted from the official 2024 starter zip", (
+                Item("simclr_sanity_check.key",
+                     "course_files/cs231n/assignment3/simclr_sanity_check.key",
+                     ("https://cs231n.github.io/assignments/2024/assignment3_colab.zip",),
+                     # the member's sha256, read from the official zip (cs231n.github.io 3d84654)
+                     "sha256:65e046d7add4e470fa100d739d268df388842cc8d99aa1255bc41a1886915483",
+                     mirror="course_files/cs231n/assignment3/simclr_sanity_check.key",
+                     member="assignment3/simclr_sanity_check.key"),)),
     Dataset("voc2007", "PASCAL VOC 2007 trainval (EECS A5)", (
         Item("VOCtrainval_06-Nov-2007.tar", "downloads/VOCtrainval_06-Nov-2007.tar",
              ("http://host.robots.ox.ac.uk/pascal/VOC/voc2007/VOCtrainval_06-Nov-2007.tar",),
@@ -98,9 +114,10 @@ DATASETS = {d.name: d for d in (
 # What each assignment needs; `get_datasets.sh cs231n-a3` fetches a group.
 GROUPS = {
     "cs231n-a1": ("cifar10",),
-    "cs231n-a2": ("cifar10", "course_files"),
+    "cs231n-a2": ("cifar10", "course_files", "coco"),
     "cs231n-a3": ("coco", "imagenet_val", "squeezenet", "styles", "mnist", "cifar10",
                   "course_files"),
+    "cs231n-a3-simclr": ("cifar10", "simclr_weights", "simclr_sanity_check"),
     "eecs498-a1": ("cifar10",),
     "eecs498-a2": ("cifar10",),
     "eecs498-a3": ("cifar10", "eecs498_a3_pictures"),

@@ -180,6 +180,31 @@ def _nms_blocked(boxes, order, iou_threshold, topk):
     return keep if topk is None else keep[:topk]
 
 
+def _x_overlap_counts(boxes, on_host):
+    """Boxes sorted by x_tl and, for each, how many later ones start before it ends: box p (in x
+    order) can only overlap boxes q > p with x1[q] < x2[p].
+    -> by_x: (N,) int64 order, counts: (N,) int64, both on the boxes' device.
+
+    on_host: in numpy (float64 holds every float32, float16 and bfloat16 exactly, so the order
+    and the comparisons are those of the boxes' dtype): on a busy CPU, torch's two-thread sort,
+    gather and searchsorted of a few thousand entries each waited milliseconds. Otherwise in
+    torch, so that boxes on an accelerator never cross to the host.
+    """
+    n = boxes.shape[0]
+    if on_host:
+        x = boxes[:, ::2].detach().cpu().double().numpy()
+        by_x = np.argsort(x[:, 0], kind="stable")
+        x_sorted = x[by_x]
+        counts = np.searchsorted(x_sorted[:, 0], x_sorted[:, 1], side="left") - np.arange(1, n + 1)
+        return torch.from_numpy(by_x).to(boxes.device), torch.from_numpy(counts).to(boxes.device)
+    x = boxes[:, ::2].detach()
+    by_x = torch.sort(x[:, 0], stable=True)[1]
+    x_sorted = x[by_x]
+    counts = torch.searchsorted(x_sorted[:, 0].contiguous(), x_sorted[:, 1].contiguous(),
+                                side="left") - torch.arange(1, n + 1, device=boxes.device)
+    return by_x, counts
+
+
 def nms_fast(boxes, scores, iou_threshold=0.5, topk=None):
     """Greedy non-maximum suppression without a Python loop step per kept box.
 
@@ -208,20 +233,12 @@ def nms_fast(boxes, scores, iou_threshold=0.5, topk=None):
     order = torch.sort(scores, descending=True, stable=True)[1]
     if iou_threshold < 0:  # every pair "overlaps" (IoU >= 0 > threshold): only the best stays
         return order[:1]
-    # Box p (in x order) can only overlap boxes q > p with x1[q] < x2[p]. Found in numpy on
-    # the host (float64 holds every float32, float16 and bfloat16 exactly, so the order and
-    # the comparisons are those of the boxes' dtype): on a busy CPU, torch's two-thread sort,
-    # gather and searchsorted of a few thousand entries each waited milliseconds for a thread.
-    x_host = boxes[:, ::2].detach().cpu().double().numpy()
-    by_x = np.argsort(x_host[:, 0], kind="stable")
-    x_sorted = x_host[by_x]
-    counts = np.searchsorted(x_sorted[:, 0], x_sorted[:, 1], side="left") - np.arange(1, n + 1)
+    by_x, counts = _x_overlap_counts(boxes, on_host=boxes.device.type == "cpu")
     D = int(counts.max())
     if D > 1024:
         # Crowded boxes: the band would be nearly all pairs, and the fixed point takes many
         # rounds; greedy a block at a time is cheaper, as each kept box removes many others.
         return _nms_blocked(boxes, order, iou_threshold, topk)
-    by_x, counts = torch.from_numpy(by_x).to(dev), torch.from_numpy(counts).to(dev)
     rank = torch.empty_like(order)
     rank[order] = torch.arange(n, device=dev)
     bx, rk = boxes[by_x], rank[by_x]

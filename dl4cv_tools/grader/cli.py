@@ -8,7 +8,8 @@ from dl4cv_tools import execute
 from dl4cv_tools.grader.marking import _progress, grade, grade_from_run
 from dl4cv_tools.grader.mutants import mutant_sweep, sweep_to_log
 from dl4cv_tools.grader.rubric import (DEFAULT_TIMEOUT, GRADING_DIR, check_declaration,
-                                       find_declaration, load_declarations)
+                                       find_declaration, for_edition, load_declarations,
+                                       submission_edition)
 
 DESCRIPTION = ("Autograder: grade a submitted assignment folder with the project's own tests "
                "and notebooks.")
@@ -18,6 +19,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="dl4cv_tools.grader", description=DESCRIPTION)
     parser.add_argument("submission", nargs="?", help="the submitted assignment folder or zip")
     parser.add_argument("--assignment", help="which assignment (default: from the folder name)")
+    parser.add_argument("--edition", help="the course edition the submission is for, e.g. 2025 "
+                        "(default: told from its notebooks; today's set when unsure)")
     parser.add_argument("--out", help="where grade.json/grade.md go (default build/grade/<a>)")
     parser.add_argument("--declarations", default=None,
                         help="folder or .toml file (default: the manifest's rubrics, "
@@ -73,7 +76,12 @@ def main(argv=None):
     if not args.submission:
         parser.error("give a SUBMISSION folder or zip (or --check / --mutants)")
     decl = find_declaration(args.submission, decls, args.assignment)
-    _progress(f"grading {args.submission} as {decl.assignment} ({len(decl.questions)} questions)")
+    edition = args.edition or submission_edition(args.submission, decl)
+    decl = for_edition(decl, edition)
+    if not decl.questions:
+        raise SystemExit(f"dl4cv_tools.grader: {decl.assignment} has no questions in edition {edition}")
+    _progress(f"grading {args.submission} as {decl.assignment}"
+              f"{f' ({edition} edition)' if edition else ''} ({len(decl.questions)} questions)")
     result = grade(args.submission, decl, out=args.out, only=set(args.question or []) or None,
                    timeout=args.timeout, notebooks=not args.no_notebooks, keep=args.keep)
     print(f"total {result['total']:g} / {result['max_points']:g}  -> {result['out']}/grade.md")

@@ -113,6 +113,44 @@ def check_declaration(decl, root=REPO_ROOT):
     return problems
 
 
+def _pattern_file(pattern):
+    """"cs231n/layers.py::affine_*" -> "cs231n/layers.py" (the part before `::`)."""
+    return pattern.split("::", 1)[0]
+
+
+def for_edition(decl, edition=None):
+    """The declaration with only the questions of `edition`'s notebooks and files (None: the
+    course's default edition). A question belongs to an edition when its notebook (if any) and
+    one of the files its regions name ship in it (dl4cv_tools.manifest)."""
+    try:
+        a = manifest.get(decl.assignment)
+    except KeyError:                      # a fixture's declaration: no editions
+        return decl
+    keep = [q for q in decl.questions
+            if (q.notebook is None or a.ships(q.notebook, edition))
+            and any(a.ships(_pattern_file(p), edition) for p in q.regions)]
+    return Declaration(decl.assignment, decl.title, keep, decl.path)
+
+
+def submission_edition(submission, decl):
+    """The edition a submission (folder or zip) was made for: the non-default edition whose
+    notebooks it holds, when it holds notebooks of no other edition; else None (default)."""
+    try:
+        a = manifest.get(decl.assignment)
+    except KeyError:
+        return None
+    if _is_zip(submission):
+        with zipfile.ZipFile(submission) as z:
+            names = {Path(n).name for n in z.namelist() if n.endswith(".ipynb")}
+    else:
+        names = {p.name for p in Path(submission).rglob("*.ipynb")}
+    held = [nb for nb in a.notebooks if nb in names]
+    for edition in manifest.EDITIONS[a.course][1:]:
+        if held and all(edition in a.notebook_editions(nb) for nb in held):
+            return edition
+    return None
+
+
 def region_files(decl, root=REPO_ROOT):
     """Files of the assignment (relative to its folder) that hold graded regions."""
     return {r.file for r in assignment_regions(Path(root) / decl.assignment)

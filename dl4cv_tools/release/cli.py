@@ -3,7 +3,8 @@
     python -m dl4cv_tools.release                     # every assignment -> build/release/ + zips
     python -m dl4cv_tools.release cs231n/assignment2  # one assignment (or several)
     python -m dl4cv_tools.release --check-cells NB.ipynb ...  # only the check-cell scan
-    options: --out DIR (default build/release), --no-check
+    python -m dl4cv_tools.release --edition 2025      # CS231n 2025 (assignments 2 and 3)
+    options: --out DIR (default build/release, or build/release-<edition>), --no-check
 
 See dl4cv_tools/release/__init__.py for the contract the assignments follow.
 """
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from dl4cv.paths import REPO_ROOT
+from dl4cv_tools import manifest
 from dl4cv_tools.release.checkcells import check_cells, student_functions
 from dl4cv_tools.release.make import build
 from dl4cv_tools.release.regions import ReleaseError
@@ -23,6 +25,9 @@ def main(argv=None):
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*", help="e.g. cs231n/assignment2 (default: all)")
     parser.add_argument("--out", default=None, help="output folder (default build/release)")
+    parser.add_argument("--edition", default=None,
+                        help="a course edition (dl4cv_tools.manifest.EDITIONS, e.g. 2025): only "
+                             "its notebooks and the files they use (default: today's set)")
     parser.add_argument("--no-check", action="store_true", help="skip the leak check")
     parser.add_argument("--check-cells", nargs="+", metavar="NOTEBOOK", default=None,
                         help="only scan these notebooks' check cells for expected values "
@@ -41,7 +46,17 @@ def main(argv=None):
         print(f"{found} check-cell finding(s) in {len(args.check_cells)} notebook(s)")
         return 1 if found else 0
     try:
-        release = build(args.out, REPO_ROOT, args.assignments or None, check=not args.no_check)
+        known = {e for eds in manifest.EDITIONS.values() for e in eds}
+        if args.edition is not None and args.edition not in known:
+            print(f"dl4cv_tools.release: no edition {args.edition!r} (known: {', '.join(sorted(known))})",
+                  file=sys.stderr)
+            return 2
+        if args.edition is not None and not manifest.edition_assignments(args.edition):
+            print(f"dl4cv_tools.release: the manifest has no notebooks of edition {args.edition}",
+                  file=sys.stderr)
+            return 2
+        release = build(args.out, REPO_ROOT, args.assignments or None, check=not args.no_check,
+                        edition=args.edition)
     except ReleaseError as e:
         print(f"dl4cv_tools.release: {e}", file=sys.stderr)
         return 1

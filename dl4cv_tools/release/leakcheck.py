@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from dl4cv.paths import REPO_ROOT
 from dl4cv_tools.release.given import exempt_regions
-from dl4cv_tools.release.files import SUPPORT, _excluded, _walk
+from dl4cv_tools.release.files import SUPPORT, _excluded, _walk, discover_assignments
 from dl4cv_tools.release.regions import (END_RE, MODULE_SUFFIXES, START_RE, _cell_solution_lines,
                                          _is_solution_cell, find_marker_pairs, read_notebook)
 
@@ -90,9 +90,10 @@ def leaks(release, root=REPO_ROOT, support=SUPPORT):
     leak. In the shared support packages (dl4cv, eecs598), which legitimately hold generic code
     such as `return nn.Sequential(`, a region leaks when two of its lines appear in one file (or
     its only line, if it is 30 characters or more): that is a solution copied into a helper."""
-    assignments = list(release.regions)
-    # Given = the assignments' own non-solution text. The support packages do not count as
-    # given: a solution line that also sits in a helper package may leak through it.
+    # Given = the non-solution text of every assignment of the tree, shipped in this release or
+    # in another edition's (public either way). The support packages do not count as given: a
+    # solution line that also sits in a helper package may leak through it.
+    assignments = sorted(set(release.regions) | set(discover_assignments(root)))
     given = given_lines(root, assignments, support=())
     secret, per_region, assignment_of = {}, {}, {}
     for a, regs in release.regions.items():

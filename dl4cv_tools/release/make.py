@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dl4cv.paths import REPO_ROOT, build_dir
+from dl4cv_tools import manifest
 from dl4cv_tools.release.given import vendored_files
 from dl4cv_tools.release.checkcells import check_cell_problems
 from dl4cv_tools.release.files import (SUPPORT, _mode, _walk, discover_assignments,
@@ -16,7 +17,7 @@ from dl4cv_tools.release.stubs import stub_file
 
 README = """# dl4cv: student release
 
-The assignments of Stanford CS231n (2020) 1-3 and Michigan EECS 498-007 (Fall 2020) A1-A6.
+{contents}
 
 1. `python -m pip install -e .` (Python >= 3.11), then `./get_datasets.sh <dataset>` as the
    notebooks tell you (a missing dataset names the command to run).
@@ -27,10 +28,25 @@ The assignments of Stanford CS231n (2020) 1-3 and Michigan EECS 498-007 (Fall 20
    `YOUR ANSWER:` cells.
 4. Hand in the whole assignment folder.
 
+{given_note}"""
+TODAYS_SET = ("The assignments of Stanford CS231n (2020) 1-3 and Michigan EECS 498-007 (Fall 2020) "
+              "A1-A6.")
+GIVEN_LAYERS_NOTE = """
 As in the course, CS231n assignment 3 ships assignment 2's numpy layers (`layers.py`,
 `layer_utils.py`, `fast_layers.py`, `im2col*`, `pool_cython.pyx`) as given code, solutions included: hand out
 `cs231n-assignment3.zip` after assignment 2 is due.
 """
+
+
+def readme(edition=None, assignments=()):
+    """The release's README: what it holds (today's set, or one edition's notebooks)."""
+    if edition is None:
+        return README.format(contents=TODAYS_SET, given_note=GIVEN_LAYERS_NOTE)
+    lines = [f"The {edition} edition's notebooks of these assignments:", ""]
+    for path in assignments:
+        a = manifest.get(path)
+        lines.append(f"- `{a.path}`: " + ", ".join(a.notebooks_in(edition)))
+    return README.format(contents="\n".join(lines), given_note="")
 
 
 @dataclass
@@ -41,11 +57,41 @@ class Release:
     regions: dict        # assignment -> [Region]
 
 
-def collect(root=REPO_ROOT, assignments=None, support=SUPPORT):
-    """-> ({release path: (bytes, mode)} for support files, {assignment: {...}}, regions)."""
+def _manifest_entry(root, a):
+    """The manifest's entry for assignment folder `a` of tree `root`, or None (a test fixture)."""
+    if Path(root).resolve() != REPO_ROOT.resolve():
+        return None
+    try:
+        return manifest.get(a)
+    except KeyError:
+        return None
+
+
+def _shipping_filter(root, edition):
+    """assignment -> (inner path -> ships in `edition`?). The manifest's editions apply to this
+    repository's assignments; anything else (a test fixture) ships everything."""
+    def for_assignment(a):
+        entry = _manifest_entry(root, a)
+        if entry is None:
+            return lambda inner: True
+        return lambda inner: entry.ships(inner, edition)
+    return for_assignment
+
+
+def collect(root=REPO_ROOT, assignments=None, support=SUPPORT, edition=None):
+    """-> ({release path: (bytes, mode)} for support files, {assignment: {...}}, regions).
+
+    edition: a course edition of dl4cv_tools.manifest.EDITIONS ("2025"); None is each course's
+    default edition (today's set). Only that edition's notebooks and the files they use ship.
+    """
     root = Path(root)
-    assignments = discover_assignments(root) if assignments is None else list(assignments)
-    support_files = {"README.md": (README.encode(), 0o644)}
+    if assignments is None:
+        assignments = (discover_assignments(root) if edition is None
+                       or root.resolve() != REPO_ROOT.resolve()
+                       else [a.path for a in manifest.edition_assignments(edition)])
+    assignments = list(assignments)
+    ships_in = _shipping_filter(root, edition)
+    support_files = {"README.md": (readme(edition, assignments).encode(), 0o644)}
     for item in support:
         target = root / item
         if not target.exists():
@@ -62,23 +108,27 @@ def collect(root=REPO_ROOT, assignments=None, support=SUPPORT):
         folder = root / a
         if not folder.is_dir():
             raise ReleaseError(f"no assignment folder {folder}")
+        ships = ships_in(a)
         files = {}
         for path in _walk(folder, root):
             inner = path.relative_to(folder).as_posix()
-            files[f"{a}/{inner}"] = (stub_file(path, inner), _mode(path))
+            if ships(inner):
+                files[f"{a}/{inner}"] = (stub_file(path, inner), _mode(path))
         # Given code the course copied from an earlier assignment (assignment 3's layers.py & co.
         # are assignment 2's): written in full over the repository's thin loader files.
-        files.update({t: (data, 0o644) for t, data in vendored_files(root, a).items()})
+        files.update({t: (data, 0o644) for t, data in vendored_files(root, a).items()
+                      if ships(t[len(a) + 1:])})
         per_assignment[a] = files
-        regions[a] = assignment_regions(folder)
+        regions[a] = [r for r in assignment_regions(folder) if ships(r.file)]
     return support_files, per_assignment, regions
 
 
-def build(out=None, root=REPO_ROOT, assignments=None, support=SUPPORT, check=True):
-    """Write the release tree and one zip per assignment into `out`; -> Release."""
+def build(out=None, root=REPO_ROOT, assignments=None, support=SUPPORT, check=True, edition=None):
+    """Write the release tree and one zip per assignment into `out`; -> Release.
+    edition: see collect (None: today's set, in build/release; else build/release-<edition>)."""
     root = Path(root)
-    out = Path(out) if out else build_dir() / "release"
-    support_files, per_assignment, regions = collect(root, assignments, support)
+    out = Path(out) if out else build_dir() / ("release" if edition is None else f"release-{edition}")
+    support_files, per_assignment, regions = collect(root, assignments, support, edition)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -92,7 +142,8 @@ def build(out=None, root=REPO_ROOT, assignments=None, support=SUPPORT, check=Tru
         os.chmod(dest, mode)
     zips = []
     for a, files in per_assignment.items():
-        zpath = out / zip_name(a)
+        known = _manifest_entry(root, a) is not None
+        zpath = out / (manifest.edition_zip_name(a, edition) if known else zip_name(a))
         write_zip(zpath, {**support_files, **files})
         zips.append(zpath)
     release = Release(out, all_files, zips, regions)
