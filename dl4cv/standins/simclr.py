@@ -80,7 +80,7 @@ def train_standin(steps=STEPS, batch=BATCH, seed=SEED, verbose=True):
     """Train SimCLRModel on the CIFAR-10 training images on disk -> (state_dict, info)."""
     from PIL import Image
 
-    from dl4cv.data.cifar10 import CIFAR10
+    from dl4cv.data.cifar10_torchvision import CIFAR10
     images = CIFAR10(train=True).data                      # (N, 32, 32, 3) uint8
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
