@@ -63,14 +63,25 @@ CUDA_TENSOR_RE = re.compile(r"torch\.cuda\.(\w*Tensor)\b")
 DRIVE_MOUNT_RE = re.compile(r"/content/drive/My ?Drive")
 FOLDERNAME_RE = re.compile(r"^\s*FOLDERNAME\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 DRIVE_RE = re.compile(r"^\s*GOOGLE_DRIVE_PATH_AFTER_MYDRIVE\s*=\s*['\"]([^'\"]+)['\"]", re.M)
-THIRD_PARTY_MODULES = {"tensorflow", "google", "imageio", "skimage", "scipy.misc", "cv2"}
+THIRD_PARTY_MODULES = {"tensorflow", "google", "imageio", "skimage", "scipy.misc", "cv2",
+                       "pandas", "thop", "clip", "einops", "joblib", "decord",
+                       "tensorflow_datasets"}
+# A whole cell that is a shell script (the course's weight downloads): commented out entirely.
+SHELL_CELL_RE = re.compile(r"^\s*%%(bash|shell|sh|script)\b")
+# The real data set -> the project's stand-in written in exactly its format, used where the real
+# one is missing (the summary names each one used).
+STANDINS = {"coco_captioning": "synthetic_coco_captioning", "coco.pt": "synthetic_coco.pt"}
 ONE_LINE_ERROR_RE = re.compile(r"^(?P<ename>DataMissingError|DL4CVError): (?P<evalue>.*)$", re.M)
 
 
 def neutralise(source: str, cuda_to_cpu: bool, drive_root: str = None) -> str:
     """Colab / shell / download lines commented out (as `pass`, indentation kept); with
     `drive_root`, the Colab Drive mount point `/content/drive/My Drive` becomes that folder
-    (which prepare_folder links to the assignment), so the course's Drive paths resolve."""
+    (which prepare_folder links to the assignment), so the course's Drive paths resolve.
+    A `%%bash` cell (a download script) is commented out whole."""
+    if SHELL_CELL_RE.match(source):
+        return "\n".join(f"pass  # [compat] {line.strip()}" if not i else f"# [compat] {line}"
+                         for i, line in enumerate(source.splitlines()))
     lines = []
     for line in source.splitlines():
         if NEUTRALISE_RE.search(line) or (line.lstrip().startswith("%") and "/content" in line):
@@ -93,6 +104,20 @@ def _link(src: Path, dst: Path):
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.symlink_to(src.resolve(), target_is_directory=src.is_dir())
     return True
+
+
+def real_or_standin(data: Path, name: str) -> Path:
+    """data/<name>, or the project's stand-in in the same format when the real one is missing."""
+    real = Path(data) / name
+    standin = Path(data) / STANDINS.get(name, name)
+    return standin if not real.exists() and standin.exists() else real
+
+
+def standins_used(data: Path) -> list:
+    """The stand-ins `real_or_standin` puts in place of missing real data sets, as summary lines."""
+    return [f"- `{name}`: the project's stand-in `{STANDINS[name]}` (same format; the real data "
+            "set is missing)" for name in STANDINS
+            if real_or_standin(data, name) != Path(data) / name]
 
 
 def _mnist_folder(data: Path, root: Path):
@@ -137,7 +162,7 @@ def prepare_folder(course_folder: str, tmp: Path, notebook_source: str = "",
                         ignore=shutil.ignore_patterns("__pycache__"))
         datasets = work / "datasets"            # a4_helper: load_CIFAR(path='./datasets/'), ...
         for name in ("cifar-10-batches-py", "coco.pt", "imagenet_val_25.npz"):
-            _link(data / name, datasets / name)
+            _link(real_or_standin(data, name), datasets / name)
         _link(data / "imagenet_val_25.npz", work / "imagenet_val_25.npz")
         if course_folder == "A5":
             for name in ("VOCdevkit", "downloads/VOCtrainval_06-Nov-2007.tar"):
@@ -145,7 +170,9 @@ def prepare_folder(course_folder: str, tmp: Path, notebook_source: str = "",
     else:
         datasets = work / "cs231n" / "datasets"
         for name in ("cifar-10-batches-py", "coco_captioning", "imagenet_val_25.npz"):
-            _link(data / name, datasets / name)
+            _link(real_or_standin(data, name), datasets / name)
+        # torchvision's root in the 2021+ self-supervised notebook: CIFAR10(root='data')
+        _link(data / "cifar-10-batches-py", work / "data" / "cifar-10-batches-py")
     if course_folder in ("assignment3", "A6") and (data / "mnist").is_dir():
         _mnist_folder(data, (datasets if course_folder == "assignment3" else work) / "MNIST_data")
     # What the course's starter folder ships beside the code (check values, pictures).
@@ -182,6 +209,8 @@ def kernel_environment(tmp: Path, data: Path) -> dict:
             shutil.copytree(entry, overlay / "cache", symlinks=True)
         else:
             _link(entry, overlay / entry.name)
+    for name in STANDINS:
+        _link(real_or_standin(data, name), overlay / name)
     (overlay / "cache").mkdir(exist_ok=True)
     return {"DL4CV_DATA": str(overlay), "DL4CV_BUILD": str(Path(tmp) / "build"),
             "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -351,6 +380,10 @@ def main(argv=None):
             print(f"    cell {f['cell']:3d} {f['class']:8s} {f['ename']}: {f['evalue'][:140]}")
         (args.out / "compat.json").write_text(json.dumps(results, indent=1) + "\n")
     table = summary_table(results)
+    data = args.data or Path(os.environ.get("DL4CV_DATA", Path(args.repo) / "data"))
+    if standins_used(data):
+        table += ("\nData stand-ins in place of missing data sets (for the notebooks that read "
+                  "them):\n\n" + "\n".join(standins_used(data)) + "\n")
     print("\n" + table)
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from dl4cv.paths import REPO_ROOT
 from dl4cv_tools import manifest, runner
 from dl4cv_tools.runner import head_commit
 from dl4cv_tools.execute import read_notebook, write_notebook
-from dl4cv_tools.stamp import (file_hash, freshness_problems, module_drift, slim_outputs,
+from dl4cv_tools.stamp import (freshness_problems, module_digest, module_drift, slim_outputs,
                                stamp_notebook)
 
 DEFAULT_OUT = REPO_ROOT / "build" / "publish"
@@ -69,7 +69,7 @@ def publish_one(entry: dict, commit: str, root=REPO_ROOT) -> str:
     full_log = Path(entry["executed_copy"]).relative_to(root).as_posix() \
         if Path(entry["executed_copy"]).is_relative_to(root) else entry["executed_copy"]
     slim_outputs(executed, full_log=full_log)
-    modules = {m: file_hash(Path(root) / m) for m in tracked(entry.get("modules") or [])}
+    modules = {m: module_digest(root, m) for m in tracked(entry.get("modules") or [])}
     stamp_notebook(executed, mode=entry["mode"], device=entry["device"], data=entry.get("data") or [],
                    commit=commit, runtime_s=entry["runtime_s"], modules=modules)
     write_notebook(executed, source)

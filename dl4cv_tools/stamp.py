@@ -6,14 +6,16 @@
     slim_outputs(nb, ...)    -> outputs cut to what a reader needs (logs, progress bars, pictures)
 
 `metadata["dl4cv"]` = {"mode", "device", "data": [...], "commit", "code_hash", "runtime_s",
-"modules": {path: sha256}}. `code_hash` covers every code cell's source in order, so editing,
-adding, removing or moving a code cell makes the outputs stale; markdown cells (the answers)
-may change without a rerun.
+"modules": {path: sha256, or for a table file {entry: sha256}}}. `code_hash` covers every code
+cell's source in order, so editing, adding, removing or moving a code cell makes the outputs
+stale; markdown cells (the answers) may change without a rerun.
 """
 import base64
 import hashlib
 import io
 import re
+import runpy
+import tempfile
 from pathlib import Path
 
 from dl4cv.checks import parse_check_line
@@ -35,6 +37,41 @@ def sha256(data: bytes) -> str:
 
 def file_hash(path) -> str:
     return sha256(Path(path).read_bytes())
+
+
+# Files that are tables of independent entries -> the table's name in the file. The stamp keeps
+# one digest per entry, so adding a data set to the registry does not make every notebook that
+# reads the registry stale; changing or removing an entry that was there when it ran does.
+TABLE_FILES = {"dl4cv/data/registry.py": "DATASETS"}
+
+
+def table_digests(source: str, table: str) -> dict:
+    """{entry name: sha256 of the entry's repr} of the dict `table` that `source` defines (the
+    registry: frozen dataclasses, whose repr holds every field)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "table.py"
+        path.write_text(source)
+        entries = runpy.run_path(str(path))[table]
+    return {name: sha256(repr(entry).encode()) for name, entry in sorted(entries.items())}
+
+
+def module_digest(root, rel: str):
+    """What the stamp records for repository file `rel`: its sha256, or per-entry digests for a
+    table file."""
+    path = Path(root) / rel
+    if rel in TABLE_FILES:
+        return table_digests(path.read_text(), TABLE_FILES[rel])
+    return file_hash(path)
+
+
+def _drifted(root, rel: str, recorded) -> bool:
+    path = Path(root) / rel
+    if not path.is_file():
+        return True
+    if isinstance(recorded, dict):          # a table: only the entries it had count
+        now = module_digest(root, rel) if rel in TABLE_FILES else {}
+        return any(now.get(name) != digest for name, digest in recorded.items())
+    return file_hash(path) != recorded
 
 
 def code_hash(nb) -> str:
@@ -81,9 +118,8 @@ def freshness_problems(nb) -> list:
 def module_drift(nb, root) -> list:
     """The files the notebook imported whose content changed (or that are gone) since it was
     published, relative to `root`."""
-    root = Path(root)
     return [path for path, digest in stamp_of(nb).get("modules", {}).items()
-            if not (root / path).is_file() or file_hash(root / path) != digest]
+            if _drifted(root, path, digest)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from dl4cv.gradcheck import rel_error
 from dl4cv_tools.testing import course_module
+from tests.torch_references import course_lstm_gate_order, lstm_cell_from_course
 
 A3 = "cs231n/assignment3"
 TOL = 1e-8
@@ -18,20 +19,6 @@ def layers():
 
 def t64(a, grad=True):
     return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
-
-
-def lstm_cell_from_course(Wx, Wh, b):
-    """torch.nn.LSTMCell with the course's (D, 4H) weights, gates reordered i,f,o,g -> i,f,g,o."""
-    D, H4 = Wx.shape
-    H = H4 // 4
-    order = np.r_[0:H, H:2 * H, 3 * H:4 * H, 2 * H:3 * H]
-    cell = torch.nn.LSTMCell(D, H).double()
-    with torch.no_grad():
-        cell.weight_ih.copy_(torch.from_numpy(Wx[:, order].T.copy()))
-        cell.weight_hh.copy_(torch.from_numpy(Wh[:, order].T.copy()))
-        cell.bias_ih.copy_(torch.from_numpy(b[order].copy()))
-        cell.bias_hh.zero_()
-    return cell, order
 
 
 @pytest.mark.reference("cs231n/assignment3", "cs231n/rnn_layers.py::rnn_step_forward",
@@ -76,7 +63,7 @@ def test_lstm_matches_torch_lstmcell(rng):
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
     Wx, Wh, b = rng.standard_normal((D, 4 * H)) * 0.4, rng.standard_normal((H, 4 * H)) * 0.4, rng.standard_normal(4 * H)
     dh = rng.standard_normal((N, T, H))
-    cell, order = lstm_cell_from_course(Wx, Wh, b)
+    cell, order = lstm_cell_from_course(Wx, Wh, b), course_lstm_gate_order(Wx.shape[1] // 4).numpy()
 
     # one step, with a nonzero incoming cell state and gradients into both h and c
     c0 = rng.standard_normal((N, H))

@@ -5,6 +5,8 @@ Everything here is written by the test (a fake repository, data folder and cours
 import gzip
 import json
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -69,6 +71,34 @@ def test_neutralise_comments_out_colab_and_shell_lines_only():
     assert compat.neutralise("%cp -r gan-checks-tf.npz /content/", False, "/d").startswith("pass")
 
 
+def test_a_bash_cell_is_commented_out_whole():
+    source = "%%bash\nDIR=pretrained_model/\nif [ ! -d \"$DIR\" ]; then\n    mkdir \"$DIR\"\nfi"
+    out = compat.neutralise(source, cuda_to_cpu=False)
+    compile(out, "cell", "exec")                                      # valid Python now
+    assert out.splitlines()[0] == "pass  # [compat] %%bash"
+    assert all(ln.startswith("# [compat] ") for ln in out.splitlines()[1:])
+    assert compat.neutralise("x = 1\n%%bash", False).startswith("x = 1\n")   # only as a cell magic
+
+
+def test_missing_coco_is_replaced_by_the_standin_and_named(fake, tmp_path):
+    repo, data = fake
+    (data / "synthetic_coco_captioning").mkdir()
+    (data / "synthetic_coco_captioning" / "coco2014_captions.h5").write_bytes(b"h5")
+    work = compat.prepare_folder("assignment3", tmp_path / "scratch", "", repo, data)
+    captions = Path("coco_captioning") / "coco2014_captions.h5"
+    assert (work / "cs231n" / "datasets" / captions).read_bytes() == b"h5"
+    env = compat.kernel_environment(tmp_path / "kernel", data)
+    assert (Path(env["DL4CV_DATA"]) / captions).read_bytes() == b"h5"
+    assert compat.standins_used(data) == [
+        "- `coco_captioning`: the project's stand-in `synthetic_coco_captioning` (same format; "
+        "the real data set is missing)"]
+    # torchvision's root of the self-supervised notebook, CIFAR10(root='data')
+    assert (work / "data" / "cifar-10-batches-py" / "data_batch_1").read_bytes() == b"cifar"
+    (data / "coco_captioning").mkdir()                                # the real one wins
+    assert compat.real_or_standin(data, "coco_captioning") == data / "coco_captioning"
+    assert compat.standins_used(data) == []
+
+
 def test_cs231n_layout(fake, tmp_path):
     repo, data = fake
     work = compat.prepare_folder("assignment3", tmp_path / "scratch", "", repo, data)
@@ -124,6 +154,7 @@ def _failure(ename, evalue, tb=""):
     (_failure("AssertionError", "Torch not compiled with CUDA enabled"), [], "gpu"),
     (_failure("ModuleNotFoundError", "No module named 'tensorflow'"), [], "env"),
     (_failure("ModuleNotFoundError", "No module named 'cs231n.gan_tf'"), [], "api"),
+    (_failure("ModuleNotFoundError", "No module named 'pandas'"), [], "env"),   # SSL setup cell
     (_failure("CellTimeoutError", "A cell timed out"), [], "time"),
     (_failure("FileNotFoundError", "[Errno 2] 'drive/My Drive/x'"), [], "colab"),
     (_failure("NameError", "name 'model' is not defined"), ["model = build()\n"], "cascade"),

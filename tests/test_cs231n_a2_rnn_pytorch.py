@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dl4cv_tools.testing import course_module
+from tests.torch_references import lstm_cell_from_course as lstm_cell
 
 A2 = "cs231n/assignment2"
 TOL = 1e-10
@@ -41,22 +42,6 @@ def rnn_cell(Wx, Wh, b):
         cell.weight_ih.copy_(Wx.T)
         cell.weight_hh.copy_(Wh.T)
         cell.bias_ih.copy_(b)
-        cell.bias_hh.zero_()
-    return cell
-
-
-def lstm_cell(Wx, Wh, b):
-    """nn.LSTMCell with the course's (D, 4H) weights; the gate blocks i, f, o, g become
-    torch's i, f, g, o."""
-    D, H4 = Wx.shape
-    H = H4 // 4
-    order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H),
-                       torch.arange(2 * H, 3 * H)])
-    cell = nn.LSTMCell(D, H).double()
-    with torch.no_grad():
-        cell.weight_ih.copy_(Wx[:, order].T)
-        cell.weight_hh.copy_(Wh[:, order].T)
-        cell.bias_ih.copy_(b[order])
         cell.bias_hh.zero_()
     return cell
 

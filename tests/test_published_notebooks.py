@@ -18,7 +18,8 @@ from dl4cv_tools.answer_figures import backs, quoted_figures, unbacked_figures
 from dl4cv_tools.execute import read_notebook
 from dl4cv_tools.publish import NOT_YET_PUBLISHED, republish_command
 from dl4cv_tools.stamp import (LOG_KEEP, MAX_LOG_LINES, code_hash, file_hash, freshness_problems,
-                               module_drift, slim_outputs, smaller_png, stamp_notebook)
+                               module_digest, module_drift, slim_outputs, smaller_png,
+                               stamp_notebook)
 
 NOTEBOOKS = manifest.notebooks()
 
@@ -98,6 +99,28 @@ def test_a_changed_module_is_reported(tmp_path):
     assert module_drift(nb, tmp_path) == ["gone.py"]
     module.write_text("def f():\n    return 2\n")
     assert module_drift(nb, tmp_path) == ["gone.py", "layers.py"]   # sorted by path
+
+
+def test_the_registry_drifts_only_when_an_entry_the_notebook_had_changes(tmp_path):
+    """Adding a data set to dl4cv/data/registry.py leaves notebooks that read the registry fresh;
+    changing or removing one that was there when they ran does not."""
+    real = (REPO_ROOT / "dl4cv" / "data" / "registry.py").read_text()
+    registry = tmp_path / "dl4cv" / "data" / "registry.py"
+    registry.parent.mkdir(parents=True)
+    registry.write_text(real)
+    digests = module_digest(tmp_path, "dl4cv/data/registry.py")
+    assert {"cifar10", "mnist"} <= set(digests) and len(set(digests.values())) == len(digests)
+    nb = _notebook()
+    stamp_notebook(nb, mode="full", device="cpu", data=[], commit="abc", runtime_s=1,
+                   modules={"dl4cv/data/registry.py": digests})
+    added = real + ('\nDATASETS["extra"] = Dataset("extra", "a new data set", '
+                    '(Item("x.bin", "x.bin", ("https://example.org/x.bin",), None),))\n')
+    registry.write_text(added)
+    assert module_drift(nb, tmp_path) == []
+    registry.write_text(real.replace("md5:c58f30108f718f92721af3b95e74349a", "md5:" + "0" * 32))
+    assert module_drift(nb, tmp_path) == ["dl4cv/data/registry.py"]       # cifar10 changed
+    registry.write_text(added.replace('Dataset("mnist"', 'Dataset("mnist_gone"'))
+    assert module_drift(nb, tmp_path) == ["dl4cv/data/registry.py"]       # mnist removed
 
 
 def test_code_hash_sees_order_and_content_of_code_cells_only():

@@ -67,17 +67,6 @@ def _manifest_entry(root, a):
         return None
 
 
-def _shipping_filter(root, edition):
-    """assignment -> (inner path -> ships in `edition`?). The manifest's editions apply to this
-    repository's assignments; anything else (a test fixture) ships everything."""
-    def for_assignment(a):
-        entry = _manifest_entry(root, a)
-        if entry is None:
-            return lambda inner: True
-        return lambda inner: entry.ships(inner, edition)
-    return for_assignment
-
-
 def collect(root=REPO_ROOT, assignments=None, support=SUPPORT, edition=None):
     """-> ({release path: (bytes, mode)} for support files, {assignment: {...}}, regions).
 
@@ -90,7 +79,6 @@ def collect(root=REPO_ROOT, assignments=None, support=SUPPORT, edition=None):
                        or root.resolve() != REPO_ROOT.resolve()
                        else [a.path for a in manifest.edition_assignments(edition)])
     assignments = list(assignments)
-    ships_in = _shipping_filter(root, edition)
     support_files = {"README.md": (readme(edition, assignments).encode(), 0o644)}
     for item in support:
         target = root / item
@@ -108,7 +96,13 @@ def collect(root=REPO_ROOT, assignments=None, support=SUPPORT, edition=None):
         folder = root / a
         if not folder.is_dir():
             raise ReleaseError(f"no assignment folder {folder}")
-        ships = ships_in(a)
+        # The manifest's editions apply to this repository's assignments; anything else (a test
+        # fixture) ships everything.
+        entry = _manifest_entry(root, a)
+
+        def ships(inner):
+            return entry is None or entry.ships(inner, edition)
+
         files = {}
         for path in _walk(folder, root):
             inner = path.relative_to(folder).as_posix()
