@@ -381,9 +381,10 @@ def main(argv=None):
         (args.out / "compat.json").write_text(json.dumps(results, indent=1) + "\n")
     table = summary_table(results)
     data = args.data or Path(os.environ.get("DL4CV_DATA", Path(args.repo) / "data"))
-    if standins_used(data):
+    standins = standins_used(data)
+    if standins:
         table += ("\nData stand-ins in place of missing data sets (for the notebooks that read "
-                  "them):\n\n" + "\n".join(standins_used(data)) + "\n")
+                  "them):\n\n" + "\n".join(standins) + "\n")
     print("\n" + table)
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ import hashlib
 import io
 import re
 import runpy
-import tempfile
 from pathlib import Path
 
 from dl4cv.checks import parse_check_line
@@ -45,13 +44,10 @@ def file_hash(path) -> str:
 TABLE_FILES = {"dl4cv/data/registry.py": "DATASETS"}
 
 
-def table_digests(source: str, table: str) -> dict:
-    """{entry name: sha256 of the entry's repr} of the dict `table` that `source` defines (the
-    registry: frozen dataclasses, whose repr holds every field)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "table.py"
-        path.write_text(source)
-        entries = runpy.run_path(str(path))[table]
+def table_digests(path, table: str) -> dict:
+    """{entry name: sha256 of the entry's repr} of the dict `table` that the file at `path`
+    defines (the registry: frozen dataclasses, whose repr holds every field)."""
+    entries = runpy.run_path(str(path))[table]
     return {name: sha256(repr(entry).encode()) for name, entry in sorted(entries.items())}
 
 
@@ -60,7 +56,7 @@ def module_digest(root, rel: str):
     table file."""
     path = Path(root) / rel
     if rel in TABLE_FILES:
-        return table_digests(path.read_text(), TABLE_FILES[rel])
+        return table_digests(path, TABLE_FILES[rel])
     return file_hash(path)
 
 

@@ -4,7 +4,6 @@ data, gpu, cascade, ...), the markdown summary, and no write into the repository
 Everything here is written by the test (a fake repository, data folder and course notebook)."""
 import gzip
 import json
-
 from pathlib import Path
 
 import nbformat
