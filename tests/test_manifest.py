@@ -58,11 +58,14 @@ def test_editions_say_which_notebooks_and_files_ship():
                                  "NetworkVisualization-PyTorch.ipynb", "StyleTransfer-PyTorch.ipynb",
                                  "Generative_Adversarial_Networks_PyTorch.ipynb")
     assert a3.notebooks_in("2025") == ("Transformer_Captioning.ipynb",
-                                       "Self_Supervised_Learning.ipynb")
+                                       "Self_Supervised_Learning.ipynb", "DDPM.ipynb",
+                                       "CLIP_DINO.ipynb")
     assert not a3.ships("Transformer_Captioning.ipynb") and a3.ships("Transformer_Captioning.ipynb", "2025")
     assert not a3.ships("cs231n/simclr/contrastive_loss.py") and a3.ships("cs231n/simclr/model.py", "2025")
     assert not a3.ships("cs231n/rnn_layers.py", "2025") and a3.ships("cs231n/rnn_layers.py")
     assert a3.ships("cs231n/coco_utils.py") and a3.ships("cs231n/coco_utils.py", "2025")
+    assert not a3.ships("cs231n/unet.py") and a3.ships("cs231n/unet.py", "2025")
+    assert not a3.ships("cs231n/clip_dino.py") and a3.ships("cs231n/clip_dino.py", "2025")
     a2 = manifest.get("cs231n/assignment2")
     assert "FullyConnectedNets.ipynb" not in a2.notebooks_in("2025")
     assert a2.ships("cs231n/classifiers/fc_net.py", "2025")       # BatchNormalization uses it

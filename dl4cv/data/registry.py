@@ -104,6 +104,19 @@ DATASETS = {d.name: d for d in (
                      "sha256:65e046d7add4e470fa100d739d268df388842cc8d99aa1255bc41a1886915483",
                      mirror="course_files/cs231n/assignment3/simclr_sanity_check.key",
                      member="assignment3/simclr_sanity_check.key"),)),
+    # CS231n 2025 A3 DDPM. No official 2025 file names these URLs: they are the ones public
+    # copies of the 2025 assignment (2025/26 solution repositories) download from; no checksum
+    # is published, so none is pinned (the files are checked structurally).
+    Dataset("ddpm_emoji", "The emoji images + captions and their CLIP ViT-B/32 text embeddings "
+            "(CS231n 2025 A3 DDPM)", (
+                Item("emoji_data.npz", "cs231n_emoji/emoji_data.npz",
+                     ("https://cs231n.stanford.edu/2025/storage/a3/emoji_data.npz",), None),
+                Item("text_embeddings.pt", "cs231n_emoji/text_embeddings.pt",
+                     ("https://cs231n.stanford.edu/2025/storage/a3/text_embeddings.pt",), None))),
+    Dataset("ddpm_weights", "The course's pretrained text-conditioned DDPM, Trainer checkpoint "
+            "after 70,000 steps (CS231n 2025 A3 DDPM)", (
+                Item("model-70000.pt", "cs231n_emoji/pretrained/model-70000.pt",
+                     ("https://cs231n.stanford.edu/2025/storage/a3/model-70000.pt",), None),)),
     Dataset("voc2007", "PASCAL VOC 2007 trainval (EECS A5)", (
         Item("VOCtrainval_06-Nov-2007.tar", "downloads/VOCtrainval_06-Nov-2007.tar",
              ("http://host.robots.ox.ac.uk/pascal/VOC/voc2007/VOCtrainval_06-Nov-2007.tar",),
@@ -118,6 +131,8 @@ GROUPS = {
     "cs231n-a3": ("coco", "imagenet_val", "squeezenet", "styles", "mnist", "cifar10",
                   "course_files"),
     "cs231n-a3-simclr": ("cifar10", "simclr_weights", "simclr_sanity_check"),
+    # the stand-ins of DDPM.ipynb are built from CIFAR-10 when the course's files are missing
+    "cs231n-a3-ddpm": ("cifar10", "ddpm_emoji", "ddpm_weights"),
     "eecs498-a1": ("cifar10",),
     "eecs498-a2": ("cifar10",),
     "eecs498-a3": ("cifar10", "eecs498_a3_pictures"),
