@@ -65,7 +65,7 @@ FOLDERNAME_RE = re.compile(r"^\s*FOLDERNAME\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 DRIVE_RE = re.compile(r"^\s*GOOGLE_DRIVE_PATH_AFTER_MYDRIVE\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 THIRD_PARTY_MODULES = {"tensorflow", "google", "imageio", "skimage", "scipy.misc", "cv2",
                        "pandas", "thop", "clip", "einops", "joblib", "decord",
-                       "tensorflow_datasets"}
+                       "tensorflow_datasets", "sklearn"}
 # A whole cell that is a shell script (the course's weight downloads): commented out entirely.
 SHELL_CELL_RE = re.compile(r"^\s*%%(bash|shell|sh|script)\b")
 # The real data set -> the project's stand-in written in exactly its format, used where the real
@@ -239,7 +239,8 @@ def classify(failure, earlier_failed_sources, earlier_classes=()):
         return "env"    # `iter(loader).next()`: the Python 2 spelling newer torch removed
     if ename == "IndexError" and "out of bounds" in evalue and "size" in evalue:
         return "data"   # the course's fixed split (range(49000), 50,000 MNIST) on a data subset
-    if earlier_classes and (ename == "KeyError" or "'NoneType' object has no attribute" in evalue):
+    if earlier_classes and (ename in ("KeyError", "ZeroDivisionError")
+                            or "'NoneType' object has no attribute" in evalue):
         return "cascade"  # a result an earlier failing cell (search, training) should have filled
     if ename == "NameError":   # before the GPU rule: a cell that merely mentions torch.cuda
         name = re.search(r"name '([^']+)' is not defined", evalue)
@@ -252,7 +253,10 @@ def classify(failure, earlier_failed_sources, earlier_classes=()):
     if CUDA_RE.search(evalue) or "torch.cuda" in tb or "_cuda_init" in tb:
         return "gpu"
     if ename in ("ModuleNotFoundError", "ImportError"):
-        missing = re.search(r"No module named '([^']+)'", evalue)
+        # in the traceback too: our modules re-raise a missing optional package as one line
+        # naming its install command (`raise ImportError(...) from err`)
+        missing = re.search(r"No module named '([^']+)'", evalue) or re.search(
+            r"ModuleNotFoundError: No module named '([^']+)'", tb)
         if missing and missing.group(1).split(".")[0] in {m.split(".")[0] for m in THIRD_PARTY_MODULES}:
             return "env"
         return "api"

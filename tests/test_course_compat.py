@@ -154,6 +154,13 @@ def _failure(ename, evalue, tb=""):
     (_failure("ModuleNotFoundError", "No module named 'tensorflow'"), [], "env"),
     (_failure("ModuleNotFoundError", "No module named 'cs231n.gan_tf'"), [], "api"),
     (_failure("ModuleNotFoundError", "No module named 'pandas'"), [], "env"),   # SSL setup cell
+    (_failure("ModuleNotFoundError", "No module named 'sklearn'"), [], "env"),  # CLIP_DINO's PCA
+    # our optional import re-raised with its install command (CLIP_DINO's DavisDataset)
+    (_failure("ImportError", "tensorflow_datasets is not installed: pip install tensorflow-datasets",
+              "ModuleNotFoundError: No module named 'tensorflow_datasets'\n\nThe above exception "
+              "was the direct cause of the following exception:\n\nImportError: ..."), [], "env"),
+    (_failure("ImportError", "cs231n.clip_dino is broken",
+              "ModuleNotFoundError: No module named 'cs231n.helpers'\n\nImportError: ..."), [], "api"),
     (_failure("CellTimeoutError", "A cell timed out"), [], "time"),
     (_failure("FileNotFoundError", "[Errno 2] 'drive/My Drive/x'"), [], "colab"),
     (_failure("NameError", "name 'model' is not defined"), ["model = build()\n"], "cascade"),
@@ -176,6 +183,8 @@ def test_classify(failure, earlier, expected):
     (_failure("ModuleNotFoundError", "No module named 'cv2'"), [], "env"),
     (_failure("KeyError", "20"), ["time"], "cascade"),
     (_failure("KeyError", "20"), [], "api"),
+    (_failure("ZeroDivisionError", "division by zero"), ["data"], "cascade"),   # empty ious
+    (_failure("ZeroDivisionError", "division by zero"), [], "api"),
     (_failure("AttributeError", "'NoneType' object has no attribute 'predict'"), ["data"], "cascade"),
     (_failure("AttributeError", "'NoneType' object has no attribute 'predict'"), [], "api"),
 ])
