@@ -538,3 +538,25 @@ def test_standin_emoji_files_are_in_the_course_format():
     for text in entry["texts"]:
         torch.testing.assert_close(ds.text_embedder.embed(text=text), S.embed_caption(text),
                                    atol=1e-2, rtol=1e-3)       # stored in float16
+
+
+def test_standin_captions_name_cifar10_classes_and_the_scorer_is_the_fallback_cnn():
+    """class_names() are CIFAR-10's own label_names; the sample scorer, on images in [0, 1], gives
+    the logits of the fallback CNN on the same images normalised by normalize_cifar (uint8)."""
+    from dl4cv.errors import DataMissingError
+    from dl4cv.standins import emoji as S
+    from dl4cv.standins.cifar_cnn import load_fallback_cnn, normalize_cifar
+    try:
+        names = S.class_names()
+    except (DataMissingError, FileNotFoundError):
+        pytest.skip("no CIFAR-10 on disk")
+    assert names == ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                     "ship", "truck")
+    scorer, info = S.sample_scorer(verbose=False)
+    cnn, cnn_info = load_fallback_cnn(verbose=False)
+    assert info == cnn_info and 0.3 < info["test_accuracy"] <= 1
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    with torch.no_grad():
+        ours = scorer(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255)
+        reference = cnn(normalize_cifar(images))
+    torch.testing.assert_close(ours, reference, atol=1e-5, rtol=1e-5)

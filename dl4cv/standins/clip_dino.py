@@ -38,6 +38,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from dl4cv.optional import available, install_command
 from dl4cv.standins.cache import cached_model, data_fingerprint
 
 SEED = 0
@@ -574,13 +575,11 @@ class SyntheticDavis:
 def davis_videos(verbose=True):
     """(videos, line): None (read DAVIS through tensorflow_datasets) when that package is
     installed, else the synthetic clips."""
-    try:
-        import tensorflow_datasets  # noqa: F401
+    if available("tensorflow_datasets"):
         return None, "DAVIS: tensorflow_datasets davis/480p (validation)"
-    except ImportError:
-        if verbose:
-            print("tensorflow_datasets is not installed (pip install tensorflow "
-                  "tensorflow-datasets); using the synthetic clips.")
+    if verbose:
+        print(f"tensorflow_datasets is not installed ({install_command('tensorflow_datasets')}); "
+              "using the synthetic clips.")
     return SyntheticDavis(), (
         f"DAVIS: the project's SYNTHETIC clips in the davis/480p layout ({NUM_VIDEOS} videos "
         f"of {VIDEO_FRAMES} frames of {VIDEO_H}x{VIDEO_W}: 2-3 CIFAR-10 test images pasted on "

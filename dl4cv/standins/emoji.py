@@ -20,8 +20,9 @@ text_embeddings.pt, pretrained/model-70000.pt) are used when on disk. Without th
     data/cache with the data's fingerprint (`dl4cv.standins.cache`) and written as
     `model-<steps>.pt` in the Trainer's checkpoint format ({"step", "model", "opt"}) so that
     `Trainer.load(steps)` reads it.
-(c) `sample_scorer()`: a small CNN trained on the same CIFAR-10 images, the sample-quality
-    score's judge: how often it finds the class named in the caption a sample was drawn for.
+(c) `sample_scorer()`: the sample-quality score's judge, the project's fallback CIFAR-10 CNN
+    (trained on the same images): how often it finds the class named in the caption a sample
+    was drawn for.
 
 The network here is the project's own copy of the course's layout (same state_dict keys and
 parameter order), so that the stand-in does not depend on the student's code.
@@ -43,7 +44,6 @@ from dl4cv.standins.cache import cached_model, data_fingerprint
 REAL_SUBDIR = "cs231n_emoji"                 # get_datasets.sh cs231n-a3-ddpm puts the files here
 STANDIN_SUBDIR = "cs231n_emoji_standin"
 DATA_VERSION = "emoji_standin_data_v3"
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "brown", "white", "gray", "black")
 HUES = (("red", 15), ("orange", 45), ("yellow", 70), ("green", 170), ("blue", 260), ("purple", 345),
         ("red", 361))        # (name, upper end of its hue range in degrees)
@@ -61,6 +61,17 @@ LR, BETAS, UNCOND_PROB, SEED = 1e-3, (0.9, 0.99), 0.2, 0
 
 
 # ------------------------------------------------------------------ (a) data and embeddings
+
+def class_names():
+    """CIFAR-10's own class names, in label order, from its batches.meta ("airplane",
+    "automobile", ...): the captions use them (dl4cv.data.cifar10.CIFAR10_CLASSES are the
+    notebooks' short plot labels)."""
+    import pickle
+    from pathlib import Path
+
+    with open(Path(cifar_root()) / "batches.meta", "rb") as f:
+        return tuple(pickle.load(f, encoding="latin1")["label_names"])
+
 
 def cifar_root():
     from dl4cv.data.cifar10 import default_root
@@ -122,7 +133,7 @@ def build_emoji_files(folder, verbose=True):
     train = CIFAR10(train=True)
     entries, all_texts = {}, []
     for i, (img, label) in enumerate(zip(train.data, train.targets)):
-        texts = captions(dominant_colour(img), CLASSES[label])
+        texts = captions(dominant_colour(img), train.classes[label])
         entries[f"{i:05d}"] = np.array({"images": img[None], "texts": texts}, dtype=object)
         all_texts += texts
     folder.mkdir(parents=True, exist_ok=True)
@@ -397,54 +408,14 @@ def real_checkpoint():
 
 # ------------------------------------------------------------------ (c) the sample scorer
 
-class _Scorer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-            nn.Linear(64, len(CLASSES)))
+def sample_scorer(verbose=True):
+    """(scorer, info): the sample-quality judge, the project's fallback CIFAR-10 CNN
+    (`dl4cv.standins.cifar_cnn`, trained on the CIFAR-10 images on disk, i.e. the stand-in's
+    real images; cached) behind its input normalisation: images (N, 3, 32, 32) in [0, 1] ->
+    logits (N, 10) in the order of class_names(). info: its test_accuracy, num_train, epochs."""
+    from torchvision.transforms import Normalize
 
-    def forward(self, x):
-        """x: (N, 3, 32, 32) in [0, 1] -> logits (N, 10)."""
-        return self.net(x * 2 - 1)
-
-
-def _train_scorer(epochs, seed=SEED):
-    from dl4cv.data.cifar10_torchvision import CIFAR10
-    torch.manual_seed(seed)
-    train, test = CIFAR10(train=True), CIFAR10(train=False)
-    x = torch.from_numpy(train.data).permute(0, 3, 1, 2).float() / 255
-    y = torch.tensor(train.targets)
-    model = _Scorer()
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    start = time.time()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x)).split(64):
-            xb = x[idx]
-            xb = torch.where(torch.rand(len(idx), 1, 1, 1) < 0.5, xb.flip(3), xb)   # flips
-            loss = F.cross_entropy(model(xb), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    model.eval()
-    with torch.no_grad():
-        xt = torch.from_numpy(test.data).permute(0, 3, 1, 2).float() / 255
-        acc = (model(xt).argmax(1) == torch.tensor(test.targets)).float().mean().item()
-    return model.state_dict(), {"epochs": epochs, "test_accuracy": acc,
-                                "num_train": len(x), "train_seconds": round(time.time() - start, 1)}
-
-
-def sample_scorer(smoke=None, verbose=True):
-    """(scorer, info): a small CNN classifying 32x32 images in [0, 1] into the 10 classes,
-    trained on the CIFAR-10 images on disk (the stand-in's real images); cached."""
-    from dl4cv.mode import is_smoke
-    smoke = is_smoke() if smoke is None else smoke
-    epochs = 1 if smoke else 8
-    state, info = cached_model(f"ddpm_sample_scorer_e{epochs}_v1", data_fingerprint(cifar_root()),
-                               lambda: _train_scorer(epochs), verbose=verbose,
-                               what="sample-quality scorer (CIFAR-10 CNN)")
-    model = _Scorer()
-    model.load_state_dict(state)
-    return model.eval(), info
+    from dl4cv.images import SQUEEZENET_MEAN, SQUEEZENET_STD
+    from dl4cv.standins.cifar_cnn import load_fallback_cnn
+    cnn, info = load_fallback_cnn(verbose=verbose)
+    return nn.Sequential(Normalize(SQUEEZENET_MEAN.tolist(), SQUEEZENET_STD.tolist()), cnn).eval(), info

@@ -6,10 +6,9 @@ and `DINOSegmentation`. `tokenize`, `DavisDataset`, `create_segmentation_overlay
 `compute_iou` are given.
 
 The optional packages of the real models are imported only where they are used, so that this
-file imports without them:
-- `clip` (OpenAI CLIP: `pip install ftfy regex tqdm git+https://github.com/openai/CLIP.git`),
-- `tensorflow_datasets` (DAVIS: `pip install tensorflow tensorflow-datasets`),
-- `cv2` (mask resizing as the course does it, videos: `pip install opencv-python`).
+file imports without them; a missing one raises ImportError naming its install command
+(dl4cv.optional): `clip` (OpenAI CLIP), `tensorflow_datasets` (DAVIS) and `cv2` (mask resizing
+as the course does it).
 
 Differences from the course's file (2025 edition):
 - text is tokenized with `tokenize(clip_model, texts)`, which calls `clip.tokenize` for the
@@ -24,20 +23,7 @@ import torch.nn as nn
 import torch.optim as optim
 from PIL import Image
 
-INSTALL = {
-    "clip": "pip install ftfy regex tqdm git+https://github.com/openai/CLIP.git",
-    "tensorflow_datasets": "pip install tensorflow tensorflow-datasets",
-    "cv2": "pip install opencv-python",
-}
-
-
-def _require(name):
-    """Import an optional package, or raise ImportError naming the install command."""
-    import importlib
-    try:
-        return importlib.import_module(name)
-    except ImportError as err:
-        raise ImportError(f"{name} is not installed: {INSTALL[name]}") from err
+from dl4cv.optional import available, require
 
 
 def tokenize(clip_model, texts):
@@ -49,7 +35,7 @@ def tokenize(clip_model, texts):
     own = getattr(clip_model, "tokenize", None)
     if callable(own):
         return own(texts)
-    return _require("clip").tokenize(texts)
+    return require("clip").tokenize(texts)
 
 
 def get_similarity_no_loop(text_features, image_features):
@@ -166,7 +152,7 @@ class DavisDataset:
     def __init__(self, videos=None, img_size=480, patch_size=8):
         from torchvision import transforms as T
         if videos is None:
-            tfds = _require("tensorflow_datasets")
+            tfds = require("tensorflow_datasets")
             videos = tfds.load('davis/480p', split='validation', as_supervised=False)
             self._as_numpy = tfds.as_numpy
         else:
@@ -202,11 +188,8 @@ class DavisDataset:
     def _resize_mask(self, m):
         m = np.asarray(m)
         m2 = m[..., 0] if m.ndim == 3 else m
-        try:
-            import cv2
-        except ImportError:
-            cv2 = None
-        if cv2 is not None:
+        if available("cv2"):
+            cv2 = require("cv2")
             # as the course does it (its third argument is cv2's `dst`: bilinear resizing)
             return cv2.resize(m2, (self.grid, self.grid), cv2.INTER_NEAREST)
         return np.asarray(Image.fromarray(m2.astype(np.uint8)).resize(

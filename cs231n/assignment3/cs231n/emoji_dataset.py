@@ -26,18 +26,10 @@ from torchvision import transforms as T
 from tqdm.auto import tqdm
 
 from dl4cv.errors import DataMissingError
+from dl4cv.optional import require
 from dl4cv.paths import data_dir
 
-CLIP_INSTALL = "pip install git+https://github.com/openai/CLIP.git"
 DATA_SUBDIR = "cs231n_emoji"     # under the data folder (get_datasets.sh)
-
-
-def _import_clip():
-    try:
-        import clip
-    except ImportError as exc:
-        raise ImportError(f"the CLIP package is not installed: {CLIP_INSTALL}") from exc
-    return clip
 
 
 def find_emoji_file(name, given=None):
@@ -55,11 +47,7 @@ def find_emoji_file(name, given=None):
 
 def get_text_augs():
     """{caption: [paraphrases]} from datasets/paraphrases_dict.pkl (unused by the notebook)."""
-    try:
-        import joblib
-    except ImportError as exc:
-        raise ImportError("joblib is not installed: pip install joblib") from exc
-    paraphrases = joblib.load(os.path.join(os.path.dirname(__file__), "datasets/paraphrases_dict.pkl"))
+    paraphrases = require("joblib").load(os.path.join(os.path.dirname(__file__), "datasets/paraphrases_dict.pkl"))
     augs = {}
     for text, para in tqdm(paraphrases.items()):
         augs[text] = [p.strip().split("\n")[-1] for p in para.split(",")]
@@ -70,7 +58,7 @@ class ClipEmbed:
     """CLIP ViT-B/32 text encoder: .embed(text) -> (512,) embedding on the CPU."""
 
     def __init__(self, device):
-        clip = _import_clip()
+        clip = require("clip")
         self.clip = clip
         self.model, self.preprocess = clip.load("ViT-B/32", device=device)
         self.model = self.model.eval()
