@@ -44,6 +44,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dl4cv import optional
 from dl4cv_tools import manifest
 from dl4cv_tools.execute import NotebookRun
 
@@ -63,9 +64,10 @@ CUDA_TENSOR_RE = re.compile(r"torch\.cuda\.(\w*Tensor)\b")
 DRIVE_MOUNT_RE = re.compile(r"/content/drive/My ?Drive")
 FOLDERNAME_RE = re.compile(r"^\s*FOLDERNAME\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 DRIVE_RE = re.compile(r"^\s*GOOGLE_DRIVE_PATH_AFTER_MYDRIVE\s*=\s*['\"]([^'\"]+)['\"]", re.M)
-THIRD_PARTY_MODULES = {"tensorflow", "google", "imageio", "skimage", "scipy.misc", "cv2",
-                       "pandas", "thop", "clip", "einops", "joblib", "decord",
-                       "tensorflow_datasets", "sklearn"}
+# Packages a course notebook imports that the project does not install, and the optional ones
+# our modules import on demand (dl4cv.optional.INSTALL names their install commands).
+THIRD_PARTY_MODULES = {"tensorflow", "google", "imageio", "skimage", "scipy.misc", "pandas",
+                       "thop", "einops", "decord", "sklearn"} | set(optional.INSTALL)
 # A whole cell that is a shell script (the course's weight downloads): commented out entirely.
 SHELL_CELL_RE = re.compile(r"^\s*%%(bash|shell|sh|script)\b")
 # The real data set -> the project's stand-in written in exactly its format, used where the real

@@ -25,7 +25,8 @@ Questions are declared once per assignment in `tests/grading/<course>-<assignmen
     checks = [{ record = "best validation accuracy", min = 0.2 },
               { regex = "relative error: (\\S+)", max = 1e-6 }]
 
-Each question is graded in isolation, in a fresh subprocess with a time limit, on a copy of the
+Each question is graded in isolation, in a process of its own with a time limit (its tests
+forked from a server that imported torch once: dl4cv_tools.pytest_fork), on a copy of the
 reference assignment in which only the solution regions the question grades hold the
 submission's code (module regions between their markers, notebook solution cells). Every other
 region, every line outside the regions and every file without regions is the reference's, so a
