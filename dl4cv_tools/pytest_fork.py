@@ -5,8 +5,9 @@ that process spends about five of its six seconds importing torch, numpy and pyt
 process forked from a server that imported them once starts in a fraction of that.
 
 The child is still a process of its own: it has its own session (killed as a group on
-timeout), working directory, environment and log file, and it imports no project code
-before pytest does. Importing the libraries starts no threads, so the fork is safe.
+timeout), working directory, environment and log file, and of the project it imports only
+this module before pytest starts. The server only imports (no thread pools are started
+before the fork), and a server that a child kills is started again for the next run.
 
 run(args, cwd, env, log, timeout) -> (return code or None on timeout, seconds); available()
 says whether there is a fork server (POSIX), without which callers start `python -m pytest`.

@@ -77,3 +77,11 @@ def _running(pid):
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_run_that_kills_the_server_costs_only_itself(tmp_path):
+    kill = "import os, signal\n\ndef test_kill():\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+    rc, _, _, _ = _run(tmp_path, "kill", kill)
+    assert rc not in (0, None)
+    rc, _, _, log = _run(tmp_path, "after", "def test_ok():\n    pass\n")
+    assert rc == 0, log
