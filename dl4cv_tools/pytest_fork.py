@@ -5,8 +5,7 @@ that process spends about five of its six seconds importing torch, numpy and pyt
 process forked from a server that imported them once starts in a fraction of that.
 
 The child is still a process of its own: it has its own session (killed as a group on
-timeout), working directory, environment and log file, and of the project it imports only
-this module before pytest starts. The server only imports (no thread pools are started
+timeout), working directory, environment and log file. The server only imports (no thread pools are started
 before the fork), and a server that a child kills is started again for the next run.
 
 run(args, cwd, env, log, timeout) -> (return code or None on timeout, seconds); available()
@@ -79,7 +78,8 @@ def _child(args, cwd, env, log):
     sys.exit(int(rc))
 
 
-def _kill_group(pid, sig):
+def kill_group(pid, sig):
+    """Signal process group `pid`, if it is still there."""
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
@@ -95,9 +95,9 @@ def run(args, cwd, env, log, timeout):
         proc.join(timeout)
         rc = proc.exitcode
         if rc is None:  # hung: stop its whole session, politely first
-            _kill_group(proc.pid, signal.SIGTERM)
+            kill_group(proc.pid, signal.SIGTERM)
             proc.join(10)
     finally:
-        _kill_group(proc.pid, signal.SIGKILL)  # leftovers, or the grader interrupted
+        kill_group(proc.pid, signal.SIGKILL)  # leftovers, or the grader interrupted
         proc.join()
     return rc, time.monotonic() - start

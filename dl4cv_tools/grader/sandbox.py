@@ -33,16 +33,13 @@ def _run(cmd, cwd, env, timeout, log):
         except subprocess.TimeoutExpired:
             rc = None
         finally:    # leftovers, the hung run, or the grader itself interrupted
-            try:
-                os.killpg(proc.pid, signal.SIGTERM if rc is None else signal.SIGKILL)
-                if rc is None:
+            if rc is None:
+                pytest_fork.kill_group(proc.pid, signal.SIGTERM)
+                try:
                     proc.wait(timeout=10)   # lets the notebook runner shut its kernel down
-            except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
-                pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+                except subprocess.TimeoutExpired:
+                    pass
+            pytest_fork.kill_group(proc.pid, signal.SIGKILL)
             proc.wait()
     return rc, time.monotonic() - start
 
