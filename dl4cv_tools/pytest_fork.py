@@ -89,8 +89,17 @@ def kill_group(pid, sig):
 def run(args, cwd, env, log, timeout):
     """pytest with `args` in `cwd` -> (return code or None on timeout, seconds)."""
     start = time.monotonic()
-    proc = _fork_context().Process(target=_child, args=(list(args), str(cwd), dict(env), str(log)))
-    proc.start()
+    for attempt in range(50):
+        proc = _fork_context().Process(target=_child,
+                                       args=(list(args), str(cwd), dict(env), str(log)))
+        try:
+            proc.start()
+            break
+        except ConnectionRefusedError:
+            # a server a child killed is restarted only once its exit can be reaped
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
     try:
         proc.join(timeout)
         rc = proc.exitcode
